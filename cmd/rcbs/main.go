@@ -1,0 +1,150 @@
+// Command rcbs backs up call recordings from a vendor's recording cloud
+// (metadata from the recordings API, encrypted media from S3) to local disk,
+// and decrypts them offline. See README.md and ../shared/spec.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/rcbs/rcbs/backup"
+	"github.com/rcbs/rcbs/config"
+)
+
+// Exit codes (spec §9).
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitLocked      = 3
+	exitInterrupted = 130
+)
+
+// env is what a command may touch of the outside world, passed in so that
+// tests can run commands in-process.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	isTerminal     bool // stdout is a terminal: show a progress bar
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "one backup run (the default command)", cmdRun},
+		{"plan", "print the window, shards and instance split; contact nothing", cmdPlan},
+		{"decrypt", "decrypt downloaded *.bin files or whole trees", cmdDecrypt},
+		{"demo", "back up and decrypt an embedded simulated cloud", cmdDemo},
+		{"simulate", "serve a simulated recording cloud (API + S3)", cmdSimulate},
+		{"version", "print version, Go version and commit", cmdVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal(os.Stdout)}
+	code := runMain(ctx, e, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// runMain dispatches to a command and maps its error to an exit code.
+func runMain(ctx context.Context, e *env, args []string) int {
+	name := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	} else if len(args) > 0 && isHelpFlag(args[0]) {
+		usage(e.stderr)
+		return exitOK
+	}
+	if name == "help" {
+		usage(e.stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return report(e, c.run(ctx, e, args), ctx)
+		}
+	}
+	fmt.Fprintf(e.stderr, "rcbs: unknown command %q (see rcbs -h)\n", name)
+	return exitUsage
+}
+
+func isHelpFlag(s string) bool {
+	switch s {
+	case "-h", "-help", "--help", "--h":
+		return true
+	}
+	return false
+}
+
+// usageError is a bad command line: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// report prints err as one line and returns its exit code: the one place
+// where errors become exit codes.
+func report(e *env, err error, ctx context.Context) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	var (
+		cfgErr  *config.Error
+		useErr  *usageError
+		lockErr *backup.LockedError
+	)
+	code := exitFailed
+	switch {
+	case errors.As(err, &cfgErr), errors.As(err, &useErr):
+		code = exitUsage
+	case errors.As(err, &lockErr):
+		code = exitLocked
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		code = exitInterrupted
+	}
+	fmt.Fprintf(e.stderr, "rcbs: %v\n", err)
+	return code
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `rcbs backs up call recordings (metadata + encrypted media) from the recording
+cloud to local disk, and decrypts them offline.
+
+Usage:
+  rcbs -config config.properties          one backup run (same as "rcbs run")
+  rcbs <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run "rcbs <command> -h" for a command's flags and an example.
+
+Exit codes:
+  0    all done
+  1    some recordings failed (the state file is not advanced past them)
+  2    configuration or usage error
+  3    targetDir is locked by another rcbs
+  130  interrupted (SIGINT/SIGTERM); the next run resumes
+`)
+}
