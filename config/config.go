@@ -3,8 +3,12 @@
 package config
 
 import (
+	"crypto/x509"
 	"fmt"
+	"net"
+	"net/url"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/rcbs/rcbs/sharding"
@@ -16,6 +20,9 @@ type Secret string
 
 func (Secret) String() string   { return "[redacted]" }
 func (Secret) GoString() string { return "[redacted]" }
+
+// MarshalText keeps the secret out of JSON and slog output too.
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
 
 // Reveal returns the secret itself, for the one place that sends it.
 func (s Secret) Reveal() string { return string(s) }
@@ -32,15 +39,29 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("config: %s: %s (got %q)", e.Key, e.Problem, e.Value)
 }
 
+// FileError is a configuration file that cannot be used at all: missing,
+// unreadable, a directory, not text, or not valid properties syntax. The
+// command exits 2 on it, as on Error.
+type FileError struct {
+	Path    string
+	Problem string
+	Err     error // the underlying cause, if any (e.g. fs.ErrNotExist)
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("config file %s: %s", e.Path, e.Problem) }
+
+func (e *FileError) Unwrap() error { return e.Err }
+
 // Config is a validated configuration (spec §2). Zero-valued optional
-// fields mean "unset".
+// fields mean "unset". A Config is read-only after Load: safe for concurrent
+// use.
 type Config struct {
 	File string // path it was read from, for messages
 
-	GWSURIPrefix     string
+	GWSURIPrefix     string // without a trailing slash
 	GWSRecordingsURI string
 	GWSSettingsURI   string
-	TargetDir        string
+	TargetDir        string // as given, "/" separators (UNC //server/share kept)
 
 	MaxAge, MinAge         sharding.Period
 	MinDate, MaxDate       *time.Time
@@ -50,8 +71,9 @@ type Config struct {
 
 	MediaTypePattern      *regexp.Regexp // anchored: ^(?:P)$
 	RecordingFolderFormat string
-	EncryptionFormat      string // "AES-128" or "AES-256"
-	EncryptionCertificate string // path, "" when unset
+	EncryptionFormat      string            // "AES-128" or "AES-256"
+	EncryptionCertificate string            // path, "" when unset
+	EncryptionCert        *x509.Certificate // parsed at load (RSA key), nil when unset
 	MetadataOnly          bool
 	UsePayloadSigning     bool
 	DownloadMode          string // "single" or "multithread"
@@ -60,10 +82,10 @@ type Config struct {
 	TotalInstances int
 	InstanceID     int
 
-	AWSProxyHost string
+	AWSProxyHost string // host name or IP, no brackets
 	AWSProxyPort int
-	GWSProxyHost string // as given, e.g. http://10.0.1.31
-	GWSProxyPort int
+	GWSProxyHost string // scheme://host without port, e.g. http://10.0.1.31
+	GWSProxyPort int    // from gwsProxyPort, or the port written in gwsProxyHost
 
 	AWSRegion      string
 	AWSEndpoint    string
@@ -78,4 +100,77 @@ type Config struct {
 	GWSPassword        Secret
 	AWSAccessKeyID     string
 	AWSSecretAccessKey Secret
+
+	values     map[string]string // keys as written in the file, trimmed
+	folder     []folderPart      // RecordingFolderFormat, parsed at load
+	gwsURLPort int               // port written inside gwsProxyHost, 0 if none
+}
+
+// Defaults returns a Config holding every default of spec §2 and no
+// gwsUriPrefix: the base Load starts from, and handy for tests.
+func Defaults() *Config {
+	return &Config{
+		GWSRecordingsURI:      "/recordings",
+		GWSSettingsURI:        "/me/settings/rcbs",
+		TargetDir:             "./target",
+		MaxAge:                sharding.Period{Days: 2},
+		ShardBy:               sharding.Period{Days: 1},
+		Overlap:               sharding.Period{Clock: 6 * time.Hour},
+		MediaTypePattern:      regexp.MustCompile(anchor(DefaultMediaTypePattern)),
+		RecordingFolderFormat: DefaultRecordingFolderFormat,
+		EncryptionFormat:      "AES-128",
+		DownloadMode:          "multithread",
+		NumThreads:            4,
+		TotalInstances:        1,
+		AWSRegion:             "us-east-1",
+		RequestTimeout:        60 * time.Second,
+		Retries:               5,
+		LogFormat:             "text",
+		folder:                defaultFolder(),
+	}
+}
+
+// Defaults of keys whose default is text.
+const (
+	DefaultMediaTypePattern      = "audio/mp3|video/mp4"
+	DefaultRecordingFolderFormat = "yyyy/MM/dd/HH"
+)
+
+// anchor makes a pattern match a whole string, as Java's String.matches.
+func anchor(p string) string { return "^(?:" + p + ")$" }
+
+// Value returns key's value as written in the file (trimmed), or its
+// default text when the file does not set it; for messages that quote what
+// the user wrote, e.g. "minAge must be less than maxAge=2".
+func (c *Config) Value(key string) string {
+	if v, ok := c.values[key]; ok {
+		return v
+	}
+	for _, k := range keyTable() {
+		if k.name == key {
+			return k.def
+		}
+	}
+	return ""
+}
+
+// AWSProxyURL is the S3 proxy as a URL (http://host:port), nil when unset.
+func (c *Config) AWSProxyURL() *url.URL {
+	if c.AWSProxyHost == "" {
+		return nil
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(c.AWSProxyHost, strconv.Itoa(c.AWSProxyPort))}
+}
+
+// GWSProxyURL is the recordings-API proxy as a URL, nil when unset.
+func (c *Config) GWSProxyURL() *url.URL {
+	if c.GWSProxyHost == "" {
+		return nil
+	}
+	u, err := url.Parse(c.GWSProxyHost)
+	if err != nil {
+		return nil
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(c.GWSProxyPort))
+	return u
 }

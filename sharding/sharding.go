@@ -6,7 +6,6 @@
 package sharding
 
 import (
-	"errors"
 	"hash/fnv"
 	"time"
 )
@@ -32,15 +31,11 @@ func (p Period) After(t time.Time) time.Time {
 // IsZero reports whether p spans no time.
 func (p Period) IsZero() bool { return p == Period{} }
 
-// ParsePeriod reads a non-negative integer count of unit (24h for ages and
-// shardBy, 1h for overlap) or an ISO-8601 duration.
-func ParsePeriod(s string, unit time.Duration) (Period, error) {
-	return Period{}, errors.New("not implemented")
-}
-
-// ParseDate reads YYYY-MM-DD (00:00 GMT) or 13-digit epoch milliseconds.
-func ParseDate(s string) (time.Time, error) {
-	return time.Time{}, errors.New("not implemented")
+// MinLength is the shortest time p can span wherever it is applied (a year
+// at least 365 days, a month at least 28), for bounds and estimates.
+func (p Period) MinLength() time.Duration {
+	days := time.Duration(p.Years)*365 + time.Duration(p.Months)*28 + time.Duration(p.Days)
+	return days*24*time.Hour + p.Clock
 }
 
 // Window is the half-open interval [Start, End).
@@ -48,9 +43,18 @@ type Window struct {
 	Start, End time.Time
 }
 
+// Contains reports whether t is in the window: Start ≤ t < End.
+func (w Window) Contains(t time.Time) bool {
+	return !t.Before(w.Start) && t.Before(w.End)
+}
+
 // Instance returns the instance, in [0,total), that owns the recording id:
-// FNV-1a 32 of its UTF-8 bytes mod total (spec §5).
+// FNV-1a 32 of its UTF-8 bytes mod total (spec §5). A total below 2 means a
+// single instance, which owns everything.
 func Instance(id string, total int) int {
+	if total < 2 {
+		return 0
+	}
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	return int(h.Sum32() % uint32(total))

@@ -108,12 +108,13 @@ func report(e *env, err error, ctx context.Context) int {
 	}
 	var (
 		cfgErr  *config.Error
+		fileErr *config.FileError
 		useErr  *usageError
 		lockErr *backup.LockedError
 	)
 	code := exitFailed
 	switch {
-	case errors.As(err, &cfgErr), errors.As(err, &useErr):
+	case errors.As(err, &cfgErr), errors.As(err, &fileErr), errors.As(err, &useErr):
 		code = exitUsage
 	case errors.As(err, &lockErr):
 		code = exitLocked
