@@ -2,10 +2,14 @@ package metadata
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -19,45 +23,326 @@ func (e *AuthError) Error() string {
 	return fmt.Sprintf("recordings API refused the credentials of %s", e.User)
 }
 
+// HTTPError is an API answer with an unexpected HTTP status. Message is the
+// answer's statusMessage when it has one.
+type HTTPError struct {
+	Status  int
+	Message string
+}
+
+func (e *HTTPError) Error() string {
+	s := fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
 // Options configure a Client. Zero values take the spec's defaults.
 type Options struct {
-	Prefix        string // gwsUriPrefix
+	Prefix        string // gwsUriPrefix; a trailing "/" is dropped
 	RecordingsURI string // default /recordings
 	SettingsURI   string // default /me/settings/rcbs
-	Username      string
-	Password      string
-	HTTPClient    *http.Client // carries the gws proxy; default http.DefaultClient
-	Timeout       time.Duration
-	Attempts      int           // per request, default 5
-	BaseBackoff   time.Duration // first retry delay, default 500ms
-	MaxBackoff    time.Duration // default 30s
-	PageLimit     int           // default 100
+	// Username and Password are sent as Basic auth on every request; both
+	// empty sends none (the simulator needs none).
+	Username string
+	Password string
+	// HTTPClient carries the gws proxy; default NewHTTPClient("", Timeout).
+	// Its CheckRedirect is replaced so that credentials never follow a
+	// redirect to another origin.
+	HTTPClient  *http.Client
+	Timeout     time.Duration // per request: a whole page, or a media file's headers; default 60s
+	Attempts    int           // per request, default 5
+	BaseBackoff time.Duration // first retry delay, default 500ms
+	MaxBackoff  time.Duration // cap of a retry delay and of Retry-After, default 30s
+	PageLimit   int           // default 100
+
+	MaxPageBytes int64        // a bigger page body is refused; default 64 MiB
+	MaxPages     int          // pages per time range before giving up; default 100,000
+	Logger       *slog.Logger // retries (debug) and range splits (info, warn); default discards
 }
 
 // Client talks to the recordings API. It is safe for concurrent use.
 type Client struct {
-	opts Options
+	opts       Options
+	hc         *http.Client
+	prefix     string // without a trailing "/"
+	origin     origin
+	prefixHost string
+	log        *slog.Logger
 }
 
-// NewClient checks opts and returns a client.
+// NewClient checks opts and returns a client. A prefix with user:password@
+// is refused: credentials come from the environment only (spec §2), and a
+// URL carrying them would leak into messages.
 func NewClient(opts Options) (*Client, error) {
-	return nil, errors.New("not implemented")
+	opts = withDefaults(opts)
+	u, err := url.Parse(opts.Prefix)
+	switch {
+	case opts.Prefix == "":
+		return nil, errors.New("recordings API: gwsUriPrefix is empty")
+	case err != nil:
+		return nil, fmt.Errorf("recordings API: gwsUriPrefix is not a URL: %w", redact(err))
+	case u.User != nil:
+		return nil, errors.New("recordings API: gwsUriPrefix must not contain credentials; set GWS_USERNAME and GWS_PASSWORD")
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return nil, errors.New("recordings API: gwsUriPrefix must be an http:// or https:// URL with a host")
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, errors.New("recordings API: gwsUriPrefix must not have a query or fragment")
+	}
+	c := &Client{
+		opts:       opts,
+		prefix:     strings.TrimRight(opts.Prefix, "/"),
+		origin:     originOf(u),
+		prefixHost: u.Host,
+		log:        opts.Logger,
+	}
+	hc := *opts.HTTPClient // a copy: the caller's client keeps its own policy
+	hc.CheckRedirect = c.checkRedirect
+	c.hc = &hc
+	return c, nil
+}
+
+func withDefaults(o Options) Options {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.Timeout, DefaultTimeout)
+	def(&o.BaseBackoff, 500*time.Millisecond)
+	def(&o.MaxBackoff, 30*time.Second)
+	if o.RecordingsURI == "" {
+		o.RecordingsURI = "/recordings"
+	}
+	if o.SettingsURI == "" {
+		o.SettingsURI = "/me/settings/rcbs"
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = NewHTTPClient("", o.Timeout)
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 5
+	}
+	if o.PageLimit <= 0 {
+		o.PageLimit = 100
+	}
+	if o.MaxPageBytes <= 0 {
+		o.MaxPageBytes = DefaultMaxPageBytes
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = 100_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
 }
 
 // Settings fetches the settings resource; a 404 gives zero Settings.
 func (c *Client) Settings(ctx context.Context) (Settings, error) {
-	return Settings{}, errors.New("not implemented")
+	u := c.prefix + c.opts.SettingsURI
+	var s Settings
+	err := c.withRetry(ctx, "GET "+pathOf(u), func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+		resp, err := c.get(ctx, u)
+		if err != nil {
+			return err
+		}
+		defer drainClose(resp.Body)
+		if resp.StatusCode == http.StatusNotFound {
+			s = Settings{}
+			return nil
+		}
+		if err := c.checkStatus(resp); err != nil {
+			return err
+		}
+		s, err = decodeSettings(io.LimitReader(resp.Body, 1<<20))
+		return retryUnlessStatus(err)
+	})
+	if err != nil {
+		return Settings{}, fmt.Errorf("recordings API settings: %w", err)
+	}
+	return s, nil
 }
 
-// List calls fn for every recording with start <= startTime < end, each ID
-// once, paging lazily (fn runs before the next page is asked for). It returns
-// fn's first error, or the listing's.
-func (c *Client) List(ctx context.Context, start, end time.Time, fn func(Recording) error) error {
-	return errors.New("not implemented")
+// decodeSettings reads {"statusCode":0,"settings":{...}}. A settings list of
+// {"name":…,"value":…} pairs (another GWS shape) is accepted too.
+func decodeSettings(r io.Reader) (Settings, error) {
+	var w struct {
+		StatusCode    json.RawMessage `json:"statusCode"`
+		StatusMessage json.RawMessage `json:"statusMessage"`
+		Settings      json.RawMessage `json:"settings"`
+	}
+	if err := json.NewDecoder(r).Decode(&w); err != nil {
+		return Settings{}, fmt.Errorf("decode settings: %w", err)
+	}
+	if code, _ := jsonScalar(w.StatusCode); code != "" && code != "0" {
+		msg, _ := jsonScalar(w.StatusMessage)
+		return Settings{}, &StatusError{Code: code, Message: msg}
+	}
+	kv := map[string]json.RawMessage{}
+	if json.Unmarshal(w.Settings, &kv) != nil {
+		var list []struct {
+			Name  string          `json:"name"`
+			Key   string          `json:"key"`
+			Value json.RawMessage `json:"value"`
+		}
+		_ = json.Unmarshal(w.Settings, &list) // neither shape: no settings
+		for _, e := range list {
+			kv[e.Name+e.Key] = e.Value
+		}
+	}
+	region, _ := jsonString(kv["awsRegion"])
+	bucket, _ := jsonString(kv["s3Bucket"])
+	return Settings{AWSRegion: region, S3Bucket: bucket}, nil
 }
 
 // Media opens a media file that is not in S3 (mediaUri, else
 // prefix+mediaPath) with the API's auth. The caller closes the body.
+//
+// The request is retried only until its headers arrive, and Timeout bounds
+// only that wait: the body may stream for long, and a broken body is the
+// caller's to retry (it knows how much it wrote). mediaUri follows the same
+// rules as paging.next: same origin as the prefix, or a path appended to it.
+// Accept is application/json here too, as on every API request (spec §7).
 func (c *Client) Media(ctx context.Context, m MediaFile) (io.ReadCloser, error) {
-	return nil, errors.New("not implemented")
+	u, err := c.mediaURL(m)
+	if err != nil {
+		return nil, err
+	}
+	var body io.ReadCloser
+	err = c.withRetry(ctx, "GET "+pathOf(u), func(ctx context.Context) error {
+		var err error
+		body, err = c.openMedia(ctx, u)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("media %s: %w", m.MediaID, err)
+	}
+	return body, nil
+}
+
+func (c *Client) mediaURL(m MediaFile) (string, error) {
+	switch {
+	case m.MediaURI != "":
+		u, err := c.resolve("mediaUri", m.MediaURI, c.prefix)
+		if err != nil {
+			return "", fmt.Errorf("media %s: %w", m.MediaID, err)
+		}
+		return u, nil
+	case m.MediaPath != "":
+		u := c.prefix + "/" + strings.TrimPrefix(m.MediaPath, "/") // {gwsUriPrefix}{mediaPath}, as text
+		if err := c.checkOrigin("mediaPath", u); err != nil {
+			return "", fmt.Errorf("media %s: %w", m.MediaID, err)
+		}
+		return u, nil
+	}
+	return "", fmt.Errorf("media %s: no awsS3 descriptor, mediaUri or mediaPath", m.MediaID)
+}
+
+// openMedia is one attempt: a timer cancels the request if the headers are
+// late; once they are in, the body lives until the caller closes it.
+func (c *Client) openMedia(ctx context.Context, u string) (io.ReadCloser, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(c.opts.Timeout, cancel)
+	resp, err := c.get(ctx, u)
+	if late := !timer.Stop(); late {
+		if err == nil {
+			drainClose(resp.Body)
+		}
+		err = &retryable{err: fmt.Errorf("no response headers within %s", c.opts.Timeout)}
+	}
+	if err == nil {
+		err = c.checkStatus(resp)
+		if err != nil {
+			drainClose(resp.Body)
+		}
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &cancelBody{ReadCloser: resp.Body, cancel: cancel}, nil
+}
+
+// cancelBody releases the request's context when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// get sends one GET with the API's headers. A transport error is retryable;
+// withRetry tells the caller's cancellation apart.
+func (c *Client) get(ctx context.Context, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", redact(err))
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "rcbs")
+	if c.opts.Username != "" || c.opts.Password != "" {
+		req.SetBasicAuth(c.opts.Username, c.opts.Password)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, &retryable{err: redact(err)}
+	}
+	return resp, nil
+}
+
+// checkStatus classifies an answer by its HTTP status: 2xx is fine, 401/403
+// an *AuthError, 429 and 5xx retryable (with Retry-After), others final.
+func (c *Client) checkStatus(resp *http.Response) error {
+	code := resp.StatusCode
+	switch {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return &AuthError{User: c.opts.Username, Status: code}
+	}
+	err := &HTTPError{Status: code, Message: statusMessage(resp.Body)}
+	if code == http.StatusTooManyRequests || code >= 500 {
+		return &retryable{err: err, after: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	}
+	return err
+}
+
+// statusMessage reads the statusMessage of an error answer, if it has one.
+func statusMessage(body io.Reader) string {
+	var w struct {
+		StatusMessage json.RawMessage `json:"statusMessage"`
+	}
+	if json.NewDecoder(io.LimitReader(body, 4<<10)).Decode(&w) != nil {
+		return ""
+	}
+	s, _ := jsonScalar(w.StatusMessage)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// drainClose reads a little of what is left so the connection can be
+// reused, then closes the body.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
+	_ = body.Close()
+}
+
+// pathOf is a URL without scheme and host, for messages: shorter, and it
+// can never carry userinfo.
+func pathOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(bad URL)"
+	}
+	return p.RequestURI()
 }
