@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
-	"github.com/rcbs/rcbs/config"
 	"github.com/rcbs/rcbs/metadata"
 	"github.com/rcbs/rcbs/sharding"
 )
@@ -29,11 +29,6 @@ type Plan struct {
 	Recovered bool   // the state file moved the start back
 }
 
-// MakePlan computes the plan of cfg at now, reading the state file.
-func MakePlan(cfg *config.Config, now time.Time) (Plan, error) {
-	return Plan{}, errors.New("not implemented")
-}
-
 // Lister lists recordings; *metadata.Client implements it.
 type Lister interface {
 	Settings(ctx context.Context) (metadata.Settings, error)
@@ -45,10 +40,50 @@ type Lister interface {
 // chooses a terminal bar or cron lines. Calls may come from several
 // goroutines at once.
 type Progress interface {
+	Shard(index, total int)               // shard index (0-based) of total begins
 	Listed(recordings int)                // more recordings of this instance are known
 	RecordingDone(id string, bytes int64) // downloaded or skipped
 	RecordingFailed(id string, err error)
-	Bytes(n int64) // bytes written, as they stream
+	// Bytes reports bytes written as they stream. n is negative when a
+	// failed attempt's bytes are taken back before a retry.
+	Bytes(n int64)
+}
+
+// Deps is what a run needs from the outside world. Only Lister is required.
+type Deps struct {
+	Lister Lister
+	// S3 fetches media objects. Nil: Run builds the AWS client from the
+	// configuration and the settings API's region (NewS3Store). Not used,
+	// and not built, when metadataOnly is set.
+	S3       ObjectStore
+	Progress Progress         // nil: none
+	Logger   *slog.Logger     // nil: discard
+	Now      func() time.Time // wall clock for durations and metrics; nil: time.Now
+	// At fixes the plan's "now" (rcbs run -now); zero: Now() at start.
+	At time.Time
+	// DryRun lists what would be downloaded and writes nothing at all: no
+	// lock (a lock file is a write), no temp cleanup, no state, no metrics.
+	DryRun bool
+	// Pending is called in a dry run for each recording that would be
+	// downloaded, with the bytes its kept media would take (metadata sizes).
+	Pending func(id string, bytes int64)
+	Tuning  Tuning
+}
+
+// Tuning holds the engine's limits and timings; zero fields take defaults.
+// They are fields, not package variables, so tests can shrink them safely.
+type Tuning struct {
+	MultipartThreshold int64         // objects larger than this are fetched in ranged parts; default 32 MiB
+	PartSize           int64         // default 8 MiB
+	PartWorkers        int           // concurrent parts per object; default 4
+	BaseBackoff        time.Duration // first retry delay; default 500ms, doubled per attempt, with jitter
+	MaxBackoff         time.Duration // default 30s
+	// TempGrace: leftover temporary files younger than this are kept, so a
+	// decrypt writing in place in targetDir is not robbed of its temp
+	// files. Default 1 minute.
+	TempGrace time.Duration
+	// Random supplies keys and IVs of tool-side encryption; default crypto/rand.
+	Random io.Reader
 }
 
 // Summary is what a run did, for the summary line and the metrics file.
@@ -60,9 +95,12 @@ type Summary struct {
 	Downloaded int
 	Skipped    int
 	Failed     int
-	Bytes      int64
+	Bytes      int64 // bytes written to final files (media and recording.json)
 	Duration   time.Duration
 	FailedIDs  []string
+	// Dry run only: recordings that would be downloaded and their bytes.
+	Pending      int
+	PendingBytes int64
 }
 
 // Line is the spec §9 summary line.
@@ -76,6 +114,15 @@ func (s Summary) Line() string {
 // exit 1, the state not advanced past them.
 var ErrRecordingsFailed = errors.New("some recordings failed")
 
+// RecordingError is why one recording failed: its id and the cause.
+type RecordingError struct {
+	ID  string
+	Err error
+}
+
+func (e *RecordingError) Error() string { return fmt.Sprintf("recording %q: %v", e.ID, e.Err) }
+func (e *RecordingError) Unwrap() error { return e.Err }
+
 // LockedError is returned when another process holds targetDir's lock.
 type LockedError struct {
 	Dir string
@@ -84,4 +131,10 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	return fmt.Sprintf("targetDir %s is in use by another rcbs (pid %d)", e.Dir, e.PID)
+}
+
+// IsLocked reports whether err says that another process holds the lock.
+func IsLocked(err error) bool {
+	var le *LockedError
+	return errors.As(err, &le)
 }

@@ -1,0 +1,176 @@
+package backup
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/rcbs/rcbs/cms"
+	"github.com/rcbs/rcbs/metadata"
+)
+
+// outcome is what became of one recording.
+type outcome int
+
+const (
+	outDownloaded outcome = iota
+	outSkipped
+	outPending // dry run: would be downloaded
+	outFailed
+	outInvalid // can never succeed: failed, but does not hold the state
+	outCanceled
+)
+
+// handle processes one recording and books the result; it reports whether
+// the recording must hold the state file back. Called by the workers.
+func (e *engine) handle(ctx context.Context, rec metadata.Recording) (hold bool) {
+	out, bytes, err := e.process(ctx, rec)
+	if out == outFailed && fatal(err) {
+		e.abort(err)
+		return true // the run stops; the error says why
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch out {
+	case outDownloaded:
+		e.sum.Downloaded++
+		e.sum.Bytes += bytes
+		e.prog.RecordingDone(rec.ID, bytes)
+	case outSkipped:
+		e.sum.Skipped++
+		e.prog.RecordingDone(rec.ID, 0)
+	case outPending:
+		e.sum.Pending++
+		e.sum.PendingBytes += bytes
+		e.deps.Pending(rec.ID, bytes)
+		e.prog.RecordingDone(rec.ID, 0)
+	case outFailed, outInvalid:
+		e.sum.Failed++
+		e.sum.FailedIDs = append(e.sum.FailedIDs, rec.ID)
+		err = &RecordingError{ID: rec.ID, Err: err}
+		e.log.Error("recording failed", "id", rec.ID, "err", err)
+		e.prog.RecordingFailed(rec.ID, err)
+	}
+	return out == outFailed || out == outCanceled
+}
+
+// process is the life of one recording: validate, skip when complete,
+// else media first and recording.json last (it marks completion).
+func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, int64, error) {
+	if err := validateRecording(rec); err != nil {
+		return outInvalid, 0, err
+	}
+	dir, err := e.recordingDir(rec)
+	if err != nil {
+		return outInvalid, 0, err
+	}
+	kept := e.keptMedia(rec)
+	if e.complete(dir, kept) {
+		return outSkipped, 0, nil
+	}
+	if e.deps.DryRun {
+		return outPending, plannedBytes(kept), nil
+	}
+	written, plain, err := e.fetchAll(ctx, dir, kept)
+	if ctx.Err() != nil {
+		return outCanceled, 0, ctx.Err()
+	}
+	if err != nil {
+		return outFailed, 0, err
+	}
+	if plain && len(e.certs) == 0 {
+		e.log.Warn("media arrived unencrypted and is stored as is (set encryptionCertificate to encrypt it)", "id", rec.ID)
+	}
+	n, err := e.writeRecordingJSON(dir, rec)
+	if err != nil {
+		return outFailed, 0, err
+	}
+	return outDownloaded, written + n, nil
+}
+
+// fetchAll writes every kept media file not already on disk.
+func (e *engine) fetchAll(ctx context.Context, dir string, kept []metadata.MediaFile) (written int64, plain bool, err error) {
+	for _, m := range kept {
+		if e.mediaComplete(dir, m) {
+			continue
+		}
+		res, err := e.fetchWithRetry(ctx, dir, m)
+		if err != nil {
+			return 0, false, err
+		}
+		written += res.bytes
+		plain = plain || res.plain
+	}
+	return written, plain, nil
+}
+
+func (e *engine) writeRecordingJSON(dir string, rec metadata.Recording) (int64, error) {
+	data, err := recordingJSON(rec)
+	if err != nil {
+		return 0, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, RecordingFile), data, filePerm); err != nil {
+		return 0, err
+	}
+	return int64(len(data)), nil
+}
+
+// keptMedia is the media to back up: those whose type matches
+// mediaTypePattern; none when metadata only.
+func (e *engine) keptMedia(rec metadata.Recording) []metadata.MediaFile {
+	if e.cfg.MetadataOnly {
+		return nil
+	}
+	var kept []metadata.MediaFile
+	for _, m := range rec.MediaFiles {
+		if e.cfg.MediaTypePattern == nil || e.cfg.MediaTypePattern.MatchString(m.Type) {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
+func plannedBytes(kept []metadata.MediaFile) int64 {
+	var n int64
+	for _, m := range kept {
+		n += max(m.Size, 0)
+	}
+	return n
+}
+
+// complete is spec §4: recording.json exists and every kept media file is
+// there with its size.
+func (e *engine) complete(dir string, kept []metadata.MediaFile) bool {
+	st, err := os.Stat(filepath.Join(dir, RecordingFile))
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	for _, m := range kept {
+		if !e.mediaComplete(dir, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// mediaComplete: the file has the metadata's size, or any size > 0 when
+// the metadata gives none. A file rcbs encrypted itself (encryption
+// certificate set, media arrived plain) has exactly cms.EncryptedSize of
+// the metadata size and starts as CMS.
+func (e *engine) mediaComplete(dir string, m metadata.MediaFile) bool {
+	path := filepath.Join(dir, m.MediaID+".bin")
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	switch {
+	case m.Size < 0:
+		return st.Size() > 0
+	case st.Size() == m.Size:
+		return true
+	case len(e.certs) > 0:
+		want, err := cms.EncryptedSize(m.Size, e.certs, e.cipher)
+		return err == nil && st.Size() == want && fileIsCMS(path)
+	}
+	return false
+}

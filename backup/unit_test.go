@@ -1,0 +1,168 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rcbs/rcbs/metadata"
+)
+
+func TestLooksLikeCMS(t *testing.T) {
+	env := oidEnvelopedData
+	auth := oidAuthEnvelopedData
+	cat := func(parts ...[]byte) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		head []byte
+		want bool
+	}{
+		{"DER long form 2", cat([]byte{0x30, 0x82, 0x01, 0x00}, env), true},
+		{"DER long form 4", cat([]byte{0x30, 0x84, 0, 0, 1, 0}, env), true},
+		{"DER short form", cat([]byte{0x30, 0x40}, env), true},
+		{"BER indefinite", cat([]byte{0x30, 0x80}, env), true},
+		{"authEnvelopedData", cat([]byte{0x30, 0x82, 0x01, 0x00}, auth), true},
+		{"signedData", cat([]byte{0x30, 0x82, 0x01, 0x00}, []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02}), false},
+		{"MP3", []byte("ID3\x04\x00\x00\x00\x00\x00"), false},
+		{"MP4", []byte("\x00\x00\x00\x18ftypmp42"), false},
+		{"empty", nil, false},
+		{"truncated length", []byte{0x30, 0x84, 0}, false},
+		{"five length bytes", cat([]byte{0x30, 0x85, 0, 0, 0, 1, 0}, env), false},
+	}
+	for _, tt := range tests {
+		if got := looksLikeCMS(tt.head); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+type statusErr int
+
+func (s statusErr) Error() string       { return fmt.Sprintf("status %d", int(s)) }
+func (s statusErr) HTTPStatusCode() int { return int(s) }
+
+func TestRetryable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"S3 503 SlowDown", fmt.Errorf("get: %w", statusErr(503)), true},
+		{"S3 500", statusErr(500), true},
+		{"S3 429", statusErr(429), true},
+		{"S3 412 object changed", statusErr(412), true},
+		{"S3 404", fmt.Errorf("get: %w", statusErr(404)), false},
+		{"S3 403", statusErr(403), false},
+		{"API 404", &metadata.HTTPError{Status: 404}, false},
+		{"API 502", &metadata.HTTPError{Status: 502}, true},
+		{"API auth", &metadata.AuthError{User: "u", Status: 401}, false},
+		{"disk full", &FileError{Op: "write", Path: "x", Err: syscall.ENOSPC}, false},
+		{"read-only", &FileError{Op: "write", Path: "x", Err: syscall.EROFS}, false},
+		{"permission", &FileError{Op: "create", Path: "x", Err: fs.ErrPermission}, false},
+		{"invalid id", fmt.Errorf("%w: id", errInvalid), false},
+		{"no bucket", fmt.Errorf("x: %w", errPermanent), false},
+		{"short body", fmt.Errorf("x: %w", errSize), true},
+		{"connection reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, true},
+		{"unexpected EOF", io.ErrUnexpectedEOF, true},
+		{"stalled body", context.Canceled, true},
+	}
+	for _, tt := range tests {
+		if got := retryable(tt.err); got != tt.want {
+			t.Errorf("%s: retryable %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	base, maxD := 100*time.Millisecond, time.Second
+	for attempt := 1; attempt <= 8; attempt++ {
+		full := min(base<<(attempt-1), maxD)
+		for range 50 {
+			d := backoff(attempt, base, maxD)
+			if d < full/2 || d > full {
+				t.Fatalf("attempt %d: %v outside [%v, %v]", attempt, d, full/2, full)
+			}
+		}
+	}
+}
+
+func TestRangeHelpers(t *testing.T) {
+	for _, tt := range []struct {
+		off, n int64
+		want   string
+	}{{0, 0, ""}, {0, 10, "bytes=0-9"}, {100, 50, "bytes=100-149"}, {7, 0, "bytes=7-"}} {
+		if got := rangeHeader(tt.off, tt.n); got != tt.want {
+			t.Errorf("rangeHeader(%d, %d) = %q, want %q", tt.off, tt.n, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{{"bytes 0-99/1234", 1234, true}, {"bytes */55", 55, true}, {"", 0, false}, {"bytes 0-1/*", 0, false}} {
+		got, ok := rangeTotal(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("rangeTotal(%q) = %d, %v", tt.in, got, ok)
+		}
+	}
+}
+
+// blockingBody never yields data until closed.
+type blockingBody struct{ closed chan struct{} }
+
+func (b *blockingBody) Read([]byte) (int, error) { <-b.closed; return 0, io.ErrClosedPipe }
+func (b *blockingBody) Close() error             { close(b.closed); return nil }
+
+func TestIdleBodyCancelsAStalledRequest(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	body := newIdleBody(&blockingBody{closed: make(chan struct{})}, 20*time.Millisecond, cancel)
+	<-ctx.Done()
+	if !errors.Is(context.Cause(ctx), errIdle) {
+		t.Errorf("cause %v, want errIdle", context.Cause(ctx))
+	}
+	body.Close()
+}
+
+func TestRemoveTemps(t *testing.T) {
+	root := t.TempDir()
+	now := time.Now()
+	files := map[string]time.Duration{ // age
+		"a/b/" + TempPrefix + "1": time.Hour,
+		TempPrefix + "2":          2 * time.Minute,
+		"a/" + TempPrefix + "3":   time.Second, // too fresh: kept
+		"a/b/rec.bin":             time.Hour,
+		"a/.rcbs-lock-not-a-temp": time.Hour,
+	}
+	for rel, age := range files {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		os.WriteFile(p, nil, 0o600)
+		os.Chtimes(p, now.Add(-age), now.Add(-age))
+	}
+	n, err := removeTemps(root, now, time.Minute)
+	if err != nil || n != 2 {
+		t.Errorf("removed %d, %v; want 2", n, err)
+	}
+	for rel := range files {
+		_, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel)))
+		gone := os.IsNotExist(err)
+		if want := strings.Contains(rel, TempPrefix) && files[rel] >= time.Minute; gone != want {
+			t.Errorf("%s removed=%v, want %v", rel, gone, want)
+		}
+	}
+}
