@@ -66,7 +66,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	} else if len(args) > 0 && isHelpFlag(args[0]) {
-		usage(e.stderr)
+		usage(e.stdout)
 		return exitOK
 	}
 	if name == "help" {
