@@ -1,13 +1,47 @@
-// Package cms reads and writes CMS (PKCS#7) EnvelopedData, the format of the
-// encrypted recordings: a streaming decoder on the standard library, and an
-// encoder for tool-side encryption and the simulator.
+// Package cms reads and writes CMS (RFC 5652) EnvelopedData and (RFC 5083)
+// AuthEnvelopedData, the format of the encrypted recordings: a streaming
+// decoder and a streaming encoder built on the standard library.
+//
+// Why not github.com/smallstep/pkcs7 (or go.mozilla.org/pkcs7): both read the
+// whole file into memory (about 6× its size), panic on a bad padding byte,
+// accept a padding byte of 0, lack AES-192 and AES-GCM, and select the
+// content cipher through a package-level variable, which is unsafe with
+// concurrent callers. Recordings can be hundreds of MB and are decrypted in
+// parallel, so this package parses the ASN.1 framing incrementally, unwraps
+// the key with crypto/rsa and streams crypto/cipher: memory stays flat.
+//
+// Every function here is safe for concurrent use.
 package cms
 
 import (
-	"crypto/rsa"
-	"crypto/x509"
+	"encoding/asn1"
 	"errors"
-	"io"
+	"fmt"
+	"strings"
+)
+
+// Errors a caller can name with errors.Is.
+var (
+	// ErrNotCMS: the input is not a CMS EnvelopedData/AuthEnvelopedData.
+	ErrNotCMS = errors.New("not CMS EnvelopedData")
+	// ErrMalformed: the framing is CMS but broken (bad length, bad tag, trailing data).
+	ErrMalformed = errors.New("malformed CMS")
+	// ErrTruncated: the input ends before the structure does.
+	ErrTruncated = errors.New("truncated CMS")
+	// ErrUnsupported: a valid structure using an algorithm this package lacks.
+	ErrUnsupported = errors.New("unsupported CMS algorithm")
+	// ErrNoRecipient: no RecipientInfo matches the certificate, or none is
+	// a key-transport RecipientInfo this package can unwrap.
+	ErrNoRecipient = errors.New("no matching recipient")
+	// ErrBadPadding: the decrypted CBC padding is invalid: almost always a
+	// wrong key, else a corrupt file.
+	ErrBadPadding = errors.New("bad padding (wrong key or corrupt file)")
+	// ErrAuth: the AES-GCM tag does not match: wrong key or tampered file.
+	ErrAuth = errors.New("authentication tag mismatch (wrong key or tampered file)")
+	// ErrSize: Encrypt's reader gave more or fewer bytes than the declared size.
+	ErrSize = errors.New("plaintext size differs from the declared size")
+	// ErrKey: a private key could not be read (bad PEM, wrong passphrase, not RSA).
+	ErrKey = errors.New("bad private key")
 )
 
 // Cipher is a content-encryption algorithm.
@@ -20,25 +54,74 @@ const (
 	DES3CBC
 )
 
-// Encrypt reads size bytes of plaintext from r and writes them to w as CMS
-// EnvelopedData in DER, encrypted with c to every recipient certificate (RSA
-// PKCS#1 v1.5 key transport, as openssl cms -encrypt does). random supplies
-// the key and IV (crypto/rand.Reader in production; a seeded reader makes the
-// simulator deterministic). Memory stays flat whatever size is.
-func Encrypt(w io.Writer, r io.Reader, size int64, recipients []*x509.Certificate, c Cipher, random io.Reader) error {
-	return errors.New("not implemented")
+// cipherInfo is what the encoder and decoder need of a CBC cipher.
+type cipherInfo struct {
+	oid       asn1.ObjectIdentifier
+	keyLen    int
+	blockSize int
+	name      string
 }
 
-// Decrypt streams the EnvelopedData (DER or BER) or AuthEnvelopedData in r to
-// w with key. When cert is not nil the RecipientInfo is matched by its issuer
-// and serial. Bytes reach w before the padding or tag is checked: write to a
-// temporary file and keep it only if Decrypt returns nil.
-func Decrypt(w io.Writer, r io.Reader, key *rsa.PrivateKey, cert *x509.Certificate) error {
-	return errors.New("not implemented")
+var cipherInfos = [...]cipherInfo{
+	AES128CBC: {oidAES128CBC, 16, 16, "AES-128"},
+	AES192CBC: {oidAES192CBC, 24, 16, "AES-192"},
+	AES256CBC: {oidAES256CBC, 32, 16, "AES-256"},
+	DES3CBC:   {oidDES3CBC, 24, 8, "DES-EDE3"},
 }
 
-// ParseKey reads an RSA private key in PEM: PKCS#1, PKCS#8, or encrypted
-// PKCS#8 with passphrase.
-func ParseKey(pemBytes, passphrase []byte) (*rsa.PrivateKey, error) {
-	return nil, errors.New("not implemented")
+func (c Cipher) info() (cipherInfo, bool) {
+	if c < 0 || int(c) >= len(cipherInfos) {
+		return cipherInfo{}, false
+	}
+	return cipherInfos[c], true
 }
+
+// String returns the name ParseCipher accepts, e.g. "AES-128".
+func (c Cipher) String() string {
+	if i, ok := c.info(); ok {
+		return i.name
+	}
+	return fmt.Sprintf("Cipher(%d)", int(c))
+}
+
+// ParseCipher maps a configuration name (`encryptionFormat`: "AES-128",
+// "AES-192", "AES-256", "DES-EDE3"; case-insensitive, "AES128" also accepted)
+// to a Cipher.
+func ParseCipher(name string) (Cipher, error) {
+	n := strings.ToUpper(strings.ReplaceAll(name, "-", ""))
+	for c, i := range cipherInfos {
+		if strings.ReplaceAll(i.name, "-", "") == n {
+			return Cipher(c), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown cipher %q (want AES-128, AES-192, AES-256 or DES-EDE3)", name)
+}
+
+var (
+	oidData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	oidEnvelopedData     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 3}
+	oidAuthEnvelopedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 23}
+	oidRSAEncryption     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	oidRSAOAEP           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 7}
+	oidMGF1              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
+	oidPSpecified        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 9}
+	oidAES128CBC         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 2}
+	oidAES192CBC         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 22}
+	oidAES256CBC         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
+	oidAES128GCM         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 6}
+	oidAES192GCM         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 26}
+	oidAES256GCM         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 46}
+	oidDES3CBC           = asn1.ObjectIdentifier{1, 2, 840, 113549, 3, 7}
+	oidSHA1              = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+	oidSHA224            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}
+	oidSHA256            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidSHA384            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	oidSHA512            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+	oidPBES2             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
+	oidPBKDF2            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
+	oidHMACWithSHA1      = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 7}
+	oidHMACWithSHA224    = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 8}
+	oidHMACWithSHA256    = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}
+	oidHMACWithSHA384    = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 10}
+	oidHMACWithSHA512    = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 11}
+)

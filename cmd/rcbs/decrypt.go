@@ -2,10 +2,155 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/rcbs/rcbs/cms"
+	"github.com/rcbs/rcbs/decrypt"
 )
 
-// Placeholder until the decrypt command lands.
+const decryptUsage = `Usage: rcbs decrypt -key KEY.pem [-cert CERT.pem] [-out DIR] [-j N] [-force] PATH...
+
+Decrypts every *.bin file under each PATH (a file or a folder) and writes the
+plaintext beside it without the .bin suffix, or with -out under DIR, mirroring
+each folder's tree (a file PATH goes straight into DIR; recording.json files
+are copied along). Output is byte-identical to
+  openssl cms -decrypt -inform DER -binary -inkey KEY.pem -in F.bin -out F
+A file is written under a temporary name and renamed into place only when it
+decrypted cleanly; an existing output is kept unless -force.
+
+An encrypted PKCS#8 key takes its passphrase from RCBS_KEY_PASSPHRASE.
+Without -cert a wrong key fails on the padding, except about 1 file in 256
+that then decrypts to garbage; -cert (the recipient certificate) makes the
+match exact.
+
+Example:
+  RCBS_KEY_PASSPHRASE=... rcbs decrypt -key recordings.key -cert recordings.crt \
+      -out /srv/plain /srv/rcbs/2018
+
+Exit codes: 0 all decrypted, 1 some files failed (each named on stderr),
+2 usage or key error, 130 interrupted.
+
+Flags:
+`
+
+// cmdDecrypt parses the flags, loads the key and hands the tree to decrypt.Run.
 func cmdDecrypt(ctx context.Context, e *env, args []string) error {
-	return errors.New("decrypt: not implemented yet")
+	opts, err := parseDecryptFlags(e, args)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	opts.Progress = &lineProgress{w: e.stderr}
+	sum, err := decrypt.Run(ctx, opts)
+	fmt.Fprintf(e.stdout, "decrypted %d, failed %d, bytes %d, %s\n",
+		sum.Decrypted, sum.Failed, sum.Bytes, time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+func parseDecryptFlags(e *env, args []string) (decrypt.Options, error) {
+	fs := flag.NewFlagSet("decrypt", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, help printed below
+	fs.Usage = func() {}
+	keyFile := fs.String("key", "", "RSA private key, PEM (PKCS#1, PKCS#8 or encrypted PKCS#8)")
+	certFile := fs.String("cert", "", "recipient certificate, PEM (optional; exact recipient match)")
+	var opts decrypt.Options
+	fs.StringVar(&opts.Out, "out", "", "write plaintext under this folder instead of beside the input")
+	fs.IntVar(&opts.Jobs, "j", runtime.NumCPU(), "files decrypted in parallel")
+	fs.BoolVar(&opts.Force, "force", false, "overwrite existing output files")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, decryptUsage)
+			fs.SetOutput(e.stdout)
+			fs.PrintDefaults()
+		}
+		return opts, decryptUsageError(err)
+	}
+	opts.Paths = fs.Args()
+	switch {
+	case *keyFile == "":
+		return opts, usagef("decrypt: -key is required (see rcbs decrypt -h)")
+	case len(opts.Paths) == 0:
+		return opts, usagef("decrypt: no PATH given (see rcbs decrypt -h)")
+	case opts.Jobs < 1:
+		return opts, usagef("decrypt: -j must be at least 1 (got %d)", opts.Jobs)
+	}
+	var err error
+	if opts.Key, err = loadKey(*keyFile, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
+		return opts, err
+	}
+	if *certFile != "" {
+		opts.Cert, err = loadCert(*certFile)
+	}
+	return opts, err
+}
+
+func decryptUsageError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usagef("decrypt: %v (see rcbs decrypt -h)", err)
+}
+
+// loadKey reads the key; a bad key is a usage error (exit 2), like a bad
+// config value: nothing was attempted yet.
+func loadKey(name, passphrase string) (*rsa.PrivateKey, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, usagef("decrypt: -key: %v", err)
+	}
+	k, err := cms.ParseKey(b, []byte(passphrase))
+	if err != nil {
+		return nil, usagef("decrypt: -key %s: %v", name, err)
+	}
+	return k, nil
+}
+
+func loadCert(name string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, usagef("decrypt: -cert: %v", err)
+	}
+	c, err := cms.ParseCertificate(b)
+	if err != nil {
+		return nil, usagef("decrypt: -cert %s: %v", name, err)
+	}
+	return c, nil
+}
+
+// lineProgress prints each failed file as it happens and a plain progress
+// line at every 10% of the bytes (decrypt.Run serialises the calls).
+type lineProgress struct {
+	w          io.Writer
+	files      int
+	bytes      int64
+	doneFiles  int
+	doneBytes  int64
+	lastDecile int64
+}
+
+func (p *lineProgress) Total(files int, bytes int64) { p.files, p.bytes = files, bytes }
+
+func (p *lineProgress) FileDone(path string, bytes int64, err error) {
+	if err != nil {
+		fmt.Fprintf(p.w, "rcbs: %v\n", err)
+	}
+	p.doneFiles++
+	p.doneBytes += bytes
+	decile := int64(p.doneFiles * 10 / max(p.files, 1))
+	if p.bytes > 0 {
+		decile = p.doneBytes * 10 / p.bytes
+	}
+	if decile > p.lastDecile || p.doneFiles == p.files {
+		p.lastDecile = max(decile, p.lastDecile)
+		fmt.Fprintf(p.w, "decrypt: %d%% (%d/%d files, %d/%d bytes)\n",
+			p.lastDecile*10, p.doneFiles, p.files, p.doneBytes, p.bytes)
+	}
 }

@@ -1,0 +1,113 @@
+package cms
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rcbs/rcbs/cms/cmstest"
+)
+
+func TestEncryptOpenSSLDecrypts(t *testing.T) {
+	dir := t.TempDir()
+	a, b := cmstest.NewPKI(t, dir, "alice"), cmstest.NewPKI(t, dir, "bob")
+	recips := []*x509.Certificate{a.Cert, b.Cert}
+	for _, c := range []Cipher{AES128CBC, AES192CBC, AES256CBC, DES3CBC} {
+		for _, size := range []int64{0, 1, 15, 16, 17, 100_000, encryptChunk, encryptChunk + 16} {
+			plain := randomBytes(t, size)
+			var out bytes.Buffer
+			if err := Encrypt(&out, bytes.NewReader(plain), size, recips, c, rand.Reader); err != nil {
+				t.Fatalf("%v size %d: %v", c, size, err)
+			}
+			want, err := EncryptedSize(size, recips, c)
+			if err != nil || want != int64(out.Len()) {
+				t.Errorf("%v size %d: EncryptedSize %d, %v; wrote %d", c, size, want, err, out.Len())
+			}
+			f := filepath.Join(dir, "f.bin")
+			if err := os.WriteFile(f, out.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []cmstest.PKI{a, b} {
+				if got := cmstest.Decrypt(t, f, p.KeyFile); !bytes.Equal(got, plain) {
+					t.Errorf("%v size %d key %s: openssl decrypted %d bytes, want %d identical", c, size, p.Cert.Subject, len(got), size)
+				}
+			}
+		}
+	}
+}
+
+func TestEncryptSizeMismatch(t *testing.T) {
+	p := cmstest.NewPKI(t, t.TempDir(), "alice")
+	tests := []struct {
+		name     string
+		declared int64
+		actual   int
+	}{
+		{"fewer", 100, 99},
+		{"fewer by a chunk", encryptChunk * 2, encryptChunk},
+		{"none", 10, 0},
+		{"more", 100, 101},
+		{"more than zero", 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Encrypt(io.Discard, bytes.NewReader(make([]byte, tt.actual)), tt.declared, []*x509.Certificate{p.Cert}, AES128CBC, rand.Reader)
+			if !errors.Is(err, ErrSize) {
+				t.Fatalf("got %v, want ErrSize", err)
+			}
+		})
+	}
+}
+
+func TestEncryptRejects(t *testing.T) {
+	p := cmstest.NewPKI(t, t.TempDir(), "alice")
+	one := []*x509.Certificate{p.Cert}
+	tests := []struct {
+		name   string
+		size   int64
+		recips []*x509.Certificate
+		c      Cipher
+	}{
+		{"no recipients", 1, nil, AES128CBC},
+		{"negative size", -1, one, AES128CBC},
+		{"unknown cipher", 1, one, Cipher(99)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := Encrypt(io.Discard, bytes.NewReader([]byte{1}), tt.size, tt.recips, tt.c, rand.Reader); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+func TestParseCipher(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Cipher
+		ok   bool
+	}{
+		{"AES-128", AES128CBC, true}, {"aes-256", AES256CBC, true}, {"AES192", AES192CBC, true},
+		{"DES-EDE3", DES3CBC, true}, {"AES-512", 0, false}, {"", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseCipher(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
+			t.Errorf("ParseCipher(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func randomBytes(t testing.TB, n int64) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

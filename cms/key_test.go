@@ -1,0 +1,86 @@
+package cms
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rcbs/rcbs/cms/cmstest"
+)
+
+func TestParseKey(t *testing.T) {
+	dir := t.TempDir()
+	p := cmstest.NewPKI(t, dir, "alice")
+	const pass = "correct horse"
+	file := func(name string) string { return filepath.Join(dir, name) }
+	cmstest.OpenSSL(t, "rsa", "-traditional", "-in", p.KeyFile, "-out", file("pkcs1.pem"))
+	cmstest.OpenSSL(t, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", p.KeyFile, "-out", file("enc256.pem"), "-passout", "pass:"+pass)
+	cmstest.OpenSSL(t, "pkcs8", "-topk8", "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA512", "-in", p.KeyFile, "-out", file("enc128.pem"), "-passout", "pass:"+pass)
+	cmstest.OpenSSL(t, "pkcs8", "-topk8", "-v2", "des3", "-in", p.KeyFile, "-out", file("encdes.pem"), "-passout", "pass:"+pass)
+	cmstest.OpenSSL(t, "pkey", "-aes256", "-in", p.KeyFile, "-out", file("pkey.pem"), "-passout", "pass:"+pass)
+	cmstest.OpenSSL(t, "rsa", "-traditional", "-aes256", "-in", p.KeyFile, "-out", file("legacy.pem"), "-passout", "pass:"+pass)
+	cmstest.OpenSSL(t, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", file("ec.pem"))
+	cmstest.OpenSSL(t, "pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES", "-in", p.KeyFile, "-out", file("pbes1.pem"), "-passout", "pass:"+pass)
+	withCert := append(read(t, p.CertFile), read(t, file("pkcs1.pem"))...)
+
+	tests := []struct {
+		name string
+		pem  []byte
+		pass string
+		ok   bool
+	}{
+		{"pkcs8", read(t, p.KeyFile), "", true},
+		{"pkcs1", read(t, file("pkcs1.pem")), "", true},
+		{"pkcs1 after a certificate", withCert, "", true},
+		{"pkcs8 aes-256", read(t, file("enc256.pem")), pass, true},
+		{"pkcs8 aes-128 sha512", read(t, file("enc128.pem")), pass, true},
+		{"pkcs8 des3", read(t, file("encdes.pem")), pass, true},
+		{"pkey -aes256", read(t, file("pkey.pem")), pass, true},
+		{"wrong passphrase", read(t, file("enc256.pem")), "wrong horse", false},
+		{"no passphrase", read(t, file("enc256.pem")), "", false},
+		{"legacy encrypted", read(t, file("legacy.pem")), pass, false},
+		{"pbes1", read(t, file("pbes1.pem")), pass, false},
+		{"ec", read(t, file("ec.pem")), "", false},
+		{"certificate only", read(t, p.CertFile), "", false},
+		{"garbage", []byte("not a key"), "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := ParseKey(tt.pem, []byte(tt.pass))
+			if !tt.ok {
+				if !errors.Is(err, ErrKey) {
+					t.Fatalf("got %v, want ErrKey", err)
+				}
+				if tt.pass != "" && strings.Contains(err.Error(), tt.pass) {
+					t.Fatalf("error shows the passphrase: %v", err)
+				}
+				return
+			}
+			if err != nil || !k.Equal(p.Key) {
+				t.Fatalf("got %v, want alice's key", err)
+			}
+		})
+	}
+}
+
+func TestParseCertificate(t *testing.T) {
+	p := cmstest.NewPKI(t, t.TempDir(), "alice")
+	c, err := ParseCertificate(read(t, p.CertFile))
+	if err != nil || !c.Equal(p.Cert) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := ParseCertificate(read(t, p.KeyFile)); err == nil {
+		t.Fatal("a key parsed as a certificate")
+	}
+}
+
+func read(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
