@@ -48,8 +48,10 @@ func cmdDecrypt(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	start := time.Now()
-	opts.Progress = &lineProgress{w: e.stderr}
+	meter := newProgressMeter("files", e.isTerminal, e.stderr, newLogger(e.stderr, "text"), cronInterval)
+	opts.Progress = decryptProgress{m: meter, errs: e.stderr}
 	sum, err := decrypt.Run(ctx, opts)
+	meter.Close()
 	fmt.Fprintf(e.stdout, "decrypted %d, failed %d, bytes %d, %s\n",
 		sum.Decrypted, sum.Failed, sum.Bytes, time.Since(start).Round(time.Millisecond))
 	return err
@@ -125,32 +127,24 @@ func loadCert(name string) (*x509.Certificate, error) {
 	return c, nil
 }
 
-// lineProgress prints each failed file as it happens and a plain progress
-// line at every 10% of the bytes (decrypt.Run serialises the calls).
-type lineProgress struct {
-	w          io.Writer
-	files      int
-	bytes      int64
-	doneFiles  int
-	doneBytes  int64
-	lastDecile int64
+// decryptProgress shows a decryption's progress on the shared progress
+// meter (a bar on a terminal, a line per 10% under cron) and names each
+// failed file on errs as it happens.
+type decryptProgress struct {
+	m    *progressMeter
+	errs io.Writer // nil: failures are only counted
 }
 
-func (p *lineProgress) Total(files int, bytes int64) { p.files, p.bytes = files, bytes }
+func (p decryptProgress) Total(files int, bytes int64) { p.m.AddTotal(files) }
 
-func (p *lineProgress) FileDone(path string, bytes int64, err error) {
-	if err != nil {
-		fmt.Fprintf(p.w, "rcbs: %v\n", err)
+func (p decryptProgress) FileDone(_ string, bytes int64, err error) {
+	p.m.AddBytes(bytes)
+	if err == nil {
+		p.m.ItemDone()
+		return
 	}
-	p.doneFiles++
-	p.doneBytes += bytes
-	decile := int64(p.doneFiles * 10 / max(p.files, 1))
-	if p.bytes > 0 {
-		decile = p.doneBytes * 10 / p.bytes
-	}
-	if decile > p.lastDecile || p.doneFiles == p.files {
-		p.lastDecile = max(decile, p.lastDecile)
-		fmt.Fprintf(p.w, "decrypt: %d%% (%d/%d files, %d/%d bytes)\n",
-			p.lastDecile*10, p.doneFiles, p.files, p.doneBytes, p.bytes)
+	p.m.ItemFailed()
+	if p.errs != nil {
+		fmt.Fprintf(p.errs, "rcbs: %v\n", err)
 	}
 }

@@ -158,7 +158,7 @@ func demoDecrypt(ctx context.Context, e *env, cloud *cloudsim.Cloud, p demoPaths
 	start := time.Now()
 	// Force: decrypted/ is the demo's own output, rewritten on every run.
 	sum, err := decrypt.Run(ctx, decrypt.Options{Key: key, Out: p.decrypted, Paths: []string{p.target}, Force: true,
-		Progress: decryptProgress{meter}})
+		Progress: decryptProgress{m: meter, errs: e.stderr}})
 	meter.Close()
 	fmt.Fprintf(e.stdout, "decrypted %d, copied %d, failed %d, bytes %d, %s\n",
 		sum.Decrypted, sum.Copied, sum.Failed, sum.Bytes, time.Since(start).Round(time.Millisecond))
@@ -217,17 +217,4 @@ func firstFiles(root, suffix string, n int) ([]string, error) {
 	})
 	sort.Strings(found)
 	return found, err
-}
-
-// decryptProgress shows a decryption's progress on a progressMeter.
-type decryptProgress struct{ m *progressMeter }
-
-func (p decryptProgress) Total(files int, bytes int64) { p.m.AddTotal(files) }
-func (p decryptProgress) FileDone(_ string, bytes int64, err error) {
-	p.m.AddBytes(bytes)
-	if err != nil {
-		p.m.ItemFailed()
-		return
-	}
-	p.m.ItemDone()
 }
