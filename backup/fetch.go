@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 
+	"github.com/rcbs/rcbs/internal/atomicfile"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rcbs/rcbs/cms"
@@ -51,7 +53,7 @@ func (e *engine) fetch(ctx context.Context, dir string, m metadata.MediaFile) (r
 	if err != nil {
 		return res, err
 	}
-	f, err := createAtomic(final, filePerm)
+	f, err := atomicfile.Create(final, filePerm)
 	if err != nil {
 		return res, err
 	}
@@ -83,7 +85,7 @@ func (e *engine) fetch(ctx context.Context, dir string, m metadata.MediaFile) (r
 // sink is where one attempt's bytes go: the temp file, through the meter,
 // encrypted when tool-side encryption applies.
 type sink struct {
-	f        *atomicFile
+	f        *atomicfile.File
 	meter    *meter
 	e        *engine
 	plain    bool
@@ -125,7 +127,7 @@ func (w meteredWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *sink) writer() io.Writer { return meteredWriter{s.f, s.meter, s.f.final} }
+func (s *sink) writer() io.Writer { return meteredWriter{s.f, s.meter, s.f.Final()} }
 
 // fromS3 fetches m from S3: one GET for small objects; for large ones the
 // first part's response pins the ETag and the other parts follow in
@@ -265,7 +267,7 @@ func (e *engine) parts(ctx context.Context, s *sink, first io.Reader, obj *Objec
 }
 
 func (e *engine) writePart(s *sink, r io.Reader, off, n int64) error {
-	w := meteredWriter{io.NewOffsetWriter(s.f, off), s.meter, s.f.final}
+	w := meteredWriter{io.NewOffsetWriter(s.f, off), s.meter, s.f.Final()}
 	if _, err := e.copyExact(w, r, n); err != nil {
 		return fmt.Errorf("part at %d: %w", off, err)
 	}
@@ -301,9 +303,9 @@ func (s *sink) encrypt(r io.Reader, size int64) error {
 // from there. Only the API fallback without a size in the metadata gets
 // here.
 func (s *sink) spoolEncrypt(r io.Reader) error {
-	tmp, err := os.CreateTemp(filepath.Dir(s.f.final), TempPrefix+"*")
+	tmp, err := os.CreateTemp(filepath.Dir(s.f.Final()), TempPrefix+"*")
 	if err != nil {
-		return fileErr(s.f.final, "create spool for", err)
+		return fileErr(s.f.Final(), "create spool for", err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()

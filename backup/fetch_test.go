@@ -348,30 +348,3 @@ func TestCopyExact(t *testing.T) {
 		_ = n
 	}
 }
-
-func TestAtomicWrite(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "a", "b")
-	path := filepath.Join(dir, "f.txt")
-	if err := writeFileAtomic(path, []byte("hello"), filePerm); err != nil {
-		t.Fatal(err)
-	}
-	info, _ := os.Stat(path)
-	dinfo, _ := os.Stat(dir)
-	if info.Mode().Perm() != 0o600 || dinfo.Mode().Perm() != 0o700 {
-		t.Errorf("modes %v %v", info.Mode().Perm(), dinfo.Mode().Perm())
-	}
-	// A size check that fails leaves neither the final nor a temp file.
-	f, err := createAtomic(filepath.Join(dir, "g.txt"), filePerm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write([]byte("abc"))
-	if err := f.Commit(4); err == nil {
-		t.Error("commit with a wrong size succeeded")
-	}
-	f.Abort()
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 || entries[0].Name() != "f.txt" {
-		t.Errorf("left in the folder: %v", entries)
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rcbs/rcbs/internal/atomicfile"
 )
 
 // metricsPerm lets node_exporter's textfile collector, which usually runs
@@ -43,7 +45,7 @@ func WriteMetrics(path string, r RunResult) error {
 	gauge("rcbs_recordings_failed", "Recordings that failed in the last run.", strconv.Itoa(s.Failed))
 	gauge("rcbs_bytes_downloaded", "Bytes written by the last run.", strconv.FormatInt(s.Bytes, 10))
 	gauge("rcbs_run_duration_seconds", "Duration of the last run.", strconv.FormatFloat(s.Duration.Seconds(), 'f', 3, 64))
-	return writeFileAtomic(path, []byte(b.String()), metricsPerm)
+	return atomicfile.WriteFile(path, []byte(b.String()), metricsPerm)
 }
 
 func secondsOf(t time.Time) string {

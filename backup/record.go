@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/rcbs/rcbs/internal/atomicfile"
+
 	"github.com/rcbs/rcbs/cms"
 	"github.com/rcbs/rcbs/metadata"
 )
@@ -109,7 +111,7 @@ func (e *engine) writeRecordingJSON(dir string, rec metadata.Recording) (int64, 
 	if err != nil {
 		return 0, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, RecordingFile), data, filePerm); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, RecordingFile), data, filePerm); err != nil {
 		return 0, err
 	}
 	return int64(len(data)), nil

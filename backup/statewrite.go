@@ -3,6 +3,8 @@ package backup
 import (
 	"fmt"
 	"time"
+
+	"github.com/rcbs/rcbs/internal/atomicfile"
 )
 
 // stateMark is the state file as this run knows it: one "everything before
@@ -30,7 +32,7 @@ func (s *stateMark) advance(t time.Time) error {
 		return nil
 	}
 	line := fmt.Sprintf("%013d\n", t.UnixMilli()) // 13 digits, as ReadState wants
-	if err := writeFileAtomic(s.path, []byte(line), filePerm); err != nil {
+	if err := atomicfile.WriteFile(s.path, []byte(line), filePerm); err != nil {
 		return err
 	}
 	s.cur, s.ok = t, true

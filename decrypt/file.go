@@ -8,13 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"syscall"
 
 	"github.com/rcbs/rcbs/cms"
+	"github.com/rcbs/rcbs/internal/atomicfile"
 )
-
-const dirPerm = 0o700 // recordings are personal data; files are 0600 (CreateTemp)
 
 // decryptFile decrypts j.src to j.dst and returns the plaintext size.
 func decryptFile(ctx context.Context, j job, opts Options) (int64, error) {
@@ -60,55 +57,23 @@ func checkFree(dst string, force bool) error {
 	return nil
 }
 
-// writeAtomic runs fill on a temporary file in dst's folder, then syncs it
-// and renames it to dst; on any error (or cancellation) the temporary file
-// is removed and dst is untouched. Returns the bytes written.
-func writeAtomic(ctx context.Context, dst string, force bool, fill func(io.Writer) error) (n int64, err error) {
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, dirPerm); err != nil {
-		return 0, unwrapPath(err)
-	}
-	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
+// writeAtomic runs fill on a temporary file in dst's folder and renames it
+// to dst only when fill succeeded; on any error (or cancellation) the
+// temporary file is removed and dst is untouched. Returns the bytes written.
+func writeAtomic(ctx context.Context, dst string, force bool, fill func(io.Writer) error) (int64, error) {
+	tmp, err := atomicfile.Create(dst, atomicfile.FilePerm)
 	if err != nil {
-		return 0, fmt.Errorf("create temporary file in %s: %w", dir, unwrapPath(err))
+		return 0, err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	cw := &countWriter{ctx: ctx, w: tmp}
 	if err := fill(cw); err != nil {
 		return 0, err
 	}
-	if err := tmp.Sync(); err != nil {
-		return 0, fmt.Errorf("sync %s: %w", dst, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("close %s: %w", dst, err)
-	}
 	if err := checkFree(dst, force); err != nil { // it may have appeared meanwhile
 		return 0, err
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return 0, fmt.Errorf("rename into %s: %w", dst, unwrapPath(err))
-	}
-	return cw.n, syncDir(dir)
-}
-
-// syncDir makes the rename durable. Some systems (Windows, SMB mounts)
-// cannot sync a folder; that is not an error of the write.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	return nil
+	return cw.n, tmp.Commit(cw.n)
 }
 
 // srcErr drops the path of an error about the input: FileError names it.
@@ -116,15 +81,6 @@ func srcErr(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	}
-	return err
-}
-
-// unwrapPath flattens a *PathError into one message naming its path.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s %s: %w", pe.Op, pe.Path, pe.Err)
 	}
 	return err
 }

@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/rcbs/rcbs/internal/atomicfile"
 )
 
 const (
 	suffix     = ".bin"
-	tempPrefix = ".rcbs-tmp-" // spec §6: never a final file
+	tempPrefix = atomicfile.TempPrefix // never a final file
 	metadata   = "recording.json"
 )
 

@@ -1,0 +1,117 @@
+// Package atomicfile writes files so that a crash never leaves a partial
+// file under a final name: every byte goes to a temporary file in the final
+// folder, which is checked, synced and renamed into place, and the folder
+// synced so the rename survives too (restic's local backend does the same).
+// The backup run and the decrypt job both write through it.
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// TempPrefix starts the name of every temporary file rcbs writes; the next
+// backup run removes leftovers (spec §6).
+const TempPrefix = ".rcbs-tmp-"
+
+// Recordings are personal data: folders 0700, files 0600 (spec §6).
+const (
+	DirPerm  fs.FileMode = 0o700
+	FilePerm fs.FileMode = 0o600
+)
+
+// File is a file being written under a temporary name. Not safe for
+// concurrent use, except WriteAt on disjoint ranges (a ranged download
+// writes its parts in parallel).
+type File struct {
+	*os.File
+	final string
+	done  bool
+}
+
+// Create creates the temporary file for final (and final's folders, 0700)
+// with perm. Call Abort in a defer: it removes the file unless committed.
+// Errors are *fs.PathError naming final or its folder.
+func Create(final string, perm fs.FileMode) (*File, error) {
+	dir := filepath.Dir(final)
+	if err := os.MkdirAll(dir, DirPerm); err != nil {
+		return nil, pathErr("create folder", dir, err)
+	}
+	f, err := os.CreateTemp(dir, TempPrefix+"*")
+	if err != nil {
+		return nil, pathErr("create temporary file for", final, err)
+	}
+	if perm != FilePerm { // CreateTemp makes 0600
+		if err := f.Chmod(perm); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return nil, pathErr("chmod", final, err)
+		}
+	}
+	return &File{File: f, final: final}, nil
+}
+
+// Final is the name the file gets on Commit.
+func (f *File) Final() string { return f.final }
+
+// Commit checks the size (when size >= 0), syncs, closes, renames into
+// place (replacing what is there) and syncs the folder.
+func (f *File) Commit(size int64) error {
+	if size >= 0 {
+		st, err := f.Stat()
+		if err != nil {
+			return pathErr("stat", f.final, err)
+		}
+		if st.Size() != size {
+			return fmt.Errorf("write %s: %d bytes written, want %d", f.final, st.Size(), size)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return pathErr("sync", f.final, err)
+	}
+	if err := f.Close(); err != nil {
+		return pathErr("close", f.final, err)
+	}
+	if err := os.Rename(f.Name(), f.final); err != nil {
+		return pathErr("rename into", f.final, err)
+	}
+	f.done = true
+	return SyncDir(filepath.Dir(f.final))
+}
+
+// Abort closes and removes the temporary file unless Commit succeeded.
+// Safe to call more than once.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// WriteFile writes data to path through a File.
+func WriteFile(path string, data []byte, perm fs.FileMode) error {
+	f, err := Create(path, perm)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return pathErr("write", path, err)
+	}
+	return f.Commit(int64(len(data)))
+}
+
+// pathErr names path once, even when err already is a *fs.PathError about
+// the temporary name.
+func pathErr(op, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &fs.PathError{Op: op, Path: path, Err: err}
+}

@@ -1,0 +1,63 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWriteFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	path := filepath.Join(dir, "f.txt")
+	if err := WriteFile(path, []byte("hello"), FilePerm); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+	info, _ := os.Stat(path)
+	dinfo, _ := os.Stat(dir)
+	if info.Mode().Perm() != 0o600 || dinfo.Mode().Perm() != 0o700 {
+		t.Errorf("modes %v %v, want 0600 0700", info.Mode().Perm(), dinfo.Mode().Perm())
+	}
+	// A replaced file gets the new content and perm.
+	if err := WriteFile(path, []byte("bye"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	info, _ = os.Stat(path)
+	if got, _ := os.ReadFile(path); string(got) != "bye" || info.Mode().Perm() != 0o644 {
+		t.Errorf("after replace: %q %v", got, info.Mode().Perm())
+	}
+}
+
+// A failed size check and an abort leave neither the final nor a temp file.
+func TestCommitSizeMismatchLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Create(filepath.Join(dir, "g.txt"), FilePerm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(filepath.Base(f.Name()), TempPrefix) {
+		t.Errorf("temporary name %s lacks %s", f.Name(), TempPrefix)
+	}
+	f.Write([]byte("abc"))
+	if err := f.Commit(4); err == nil || !strings.Contains(err.Error(), "g.txt") {
+		t.Errorf("commit with a wrong size: %v, want an error naming g.txt", err)
+	}
+	f.Abort()
+	f.Abort() // twice is fine
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left in the folder: %v", entries)
+	}
+}
+
+func TestCreateNamesTheFolder(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plain")
+	os.WriteFile(file, nil, 0o600)
+	_, err := Create(filepath.Join(file, "sub", "x"), FilePerm)
+	if err == nil || !strings.Contains(err.Error(), "create folder "+filepath.Join(file, "sub")) {
+		t.Errorf("got %v, want an error naming the folder", err)
+	}
+}
