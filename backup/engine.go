@@ -22,6 +22,7 @@ import (
 
 	"github.com/rcbs/rcbs/cms"
 	"github.com/rcbs/rcbs/config"
+	"github.com/rcbs/rcbs/internal/atomicfile"
 	"github.com/rcbs/rcbs/metadata"
 	"github.com/rcbs/rcbs/sharding"
 )
@@ -47,6 +48,9 @@ type engine struct {
 	certs    []*x509.Certificate
 	cipher   cms.Cipher
 	bufs     sync.Pool
+	// files makes the recordings' folder entries durable once per shard,
+	// before the state file moves past it.
+	files *atomicfile.Batch
 	// abort stops the whole run with a cause: credentials that every
 	// request would see refused.
 	abort context.CancelCauseFunc
@@ -69,6 +73,7 @@ func newEngine(cfg *config.Config, deps Deps) *engine {
 	if e.prog == nil {
 		e.prog = noProgress{}
 	}
+	e.files = atomicfile.NewBatch(e.root)
 	e.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	return e
 }
@@ -278,10 +283,18 @@ func (e *engine) shards(ctx context.Context, plan Plan, state *stateMark) error 
 		if held || state == nil {
 			continue
 		}
+		if err := e.files.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("make the shard's files durable: %w", err))
+			held = true
+			continue
+		}
 		if err := state.advance(sh.End); err != nil {
 			errs = append(errs, fmt.Errorf("record the state: %w", err))
 			held = true
 		}
+	}
+	if err := e.files.Sync(); err != nil { // what failed shards left, for the next run
+		errs = append(errs, fmt.Errorf("make the files durable: %w", err))
 	}
 	if e.sum.Failed > 0 {
 		errs = append(errs, fmt.Errorf("%d of %d recordings failed: %w", e.sum.Failed, e.sum.Mine, ErrRecordingsFailed))

@@ -53,7 +53,7 @@ func (e *engine) fetch(ctx context.Context, dir string, m metadata.MediaFile) (r
 	if err != nil {
 		return res, err
 	}
-	f, err := atomicfile.Create(final, filePerm)
+	f, err := e.files.Create(final, filePerm)
 	if err != nil {
 		return res, err
 	}

@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/rcbs/rcbs/internal/atomicfile"
-
 	"github.com/rcbs/rcbs/cms"
 	"github.com/rcbs/rcbs/metadata"
 )
@@ -111,7 +109,7 @@ func (e *engine) writeRecordingJSON(dir string, rec metadata.Recording) (int64, 
 	if err != nil {
 		return 0, err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, RecordingFile), data, filePerm); err != nil {
+	if err := e.files.WriteFile(filepath.Join(dir, RecordingFile), data, filePerm); err != nil {
 		return 0, err
 	}
 	return int64(len(data)), nil

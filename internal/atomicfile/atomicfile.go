@@ -30,6 +30,7 @@ type File struct {
 	*os.File
 	final string
 	done  bool
+	batch *Batch // nil: Commit syncs the folder itself
 }
 
 // Create creates the temporary file for final (and final's folders, 0700)
@@ -40,6 +41,11 @@ func Create(final string, perm fs.FileMode) (*File, error) {
 	if err := os.MkdirAll(dir, DirPerm); err != nil {
 		return nil, pathErr("create folder", dir, err)
 	}
+	return create(final, perm)
+}
+
+func create(final string, perm fs.FileMode) (*File, error) {
+	dir := filepath.Dir(final)
 	f, err := os.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
 		return nil, pathErr("create temporary file for", final, err)
@@ -58,7 +64,8 @@ func Create(final string, perm fs.FileMode) (*File, error) {
 func (f *File) Final() string { return f.final }
 
 // Commit checks the size (when size >= 0), syncs, closes, renames into
-// place (replacing what is there) and syncs the folder.
+// place (replacing what is there) and syncs the folder — or, for a file of
+// a Batch, leaves the folder to the Batch's Sync.
 func (f *File) Commit(size int64) error {
 	if size >= 0 {
 		st, err := f.Stat()
@@ -79,6 +86,9 @@ func (f *File) Commit(size int64) error {
 		return pathErr("rename into", f.final, err)
 	}
 	f.done = true
+	if f.batch != nil {
+		return nil
+	}
 	return SyncDir(filepath.Dir(f.final))
 }
 

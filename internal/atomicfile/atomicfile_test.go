@@ -61,3 +61,37 @@ func TestCreateNamesTheFolder(t *testing.T) {
 		t.Errorf("got %v, want an error naming the folder", err)
 	}
 }
+
+// A batch's files are in place at Commit; Sync then owes exactly the
+// folders that got new entries (the new folders' parents included), and
+// nothing after it.
+func TestBatch(t *testing.T) {
+	root := t.TempDir()
+	b := NewBatch(root)
+	final := filepath.Join(root, "2018", "01", "ID", "m.bin")
+	if err := b.WriteFile(final, []byte("media"), FilePerm); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(final); err != nil || string(got) != "media" {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+	want := []string{root, filepath.Join(root, "2018"), filepath.Join(root, "2018", "01"), filepath.Join(root, "2018", "01", "ID")}
+	for _, d := range want {
+		if _, ok := b.dirs[d]; !ok {
+			t.Errorf("folder %s not owed a sync", d)
+		}
+	}
+	if len(b.dirs) != len(want) {
+		t.Errorf("owed %d folders, want %d: %v", len(b.dirs), len(want), b.dirs)
+	}
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.dirs) != 0 {
+		t.Errorf("after Sync still owed: %v", b.dirs)
+	}
+	info, _ := os.Stat(filepath.Join(root, "2018"))
+	if info.Mode().Perm() != DirPerm {
+		t.Errorf("folder mode %v, want %v", info.Mode().Perm(), DirPerm)
+	}
+}

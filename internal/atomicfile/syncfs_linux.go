@@ -1,0 +1,21 @@
+package atomicfile
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// syncFS flushes the whole file system holding root: one call, however
+// many folders a batch touched.
+func syncFS(root string) error {
+	d, err := os.Open(root)
+	if err != nil {
+		return pathErr("open folder", root, err)
+	}
+	defer d.Close()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		return pathErr("sync file system of", root, err)
+	}
+	return nil
+}
