@@ -15,9 +15,16 @@ var errInvalid = errors.New("invalid")
 
 // validateRecording applies spec §6 to every name the recording would write
 // (metadata's Validate: id, mediaIds, duplicates, decoding errors).
+// A mediaId that starts like a temporary file is refused too: the next
+// run's cleanup would delete it as a crash's leftover.
 func validateRecording(rec metadata.Recording) error {
 	if err := rec.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errInvalid, err)
+	}
+	for _, m := range rec.MediaFiles {
+		if strings.HasPrefix(m.MediaID, TempPrefix) {
+			return fmt.Errorf("%w: recording %s: mediaId %q starts with %s, the prefix of rcbs's temporary files", errInvalid, rec.ID, m.MediaID, TempPrefix)
+		}
 	}
 	return nil
 }
