@@ -106,7 +106,7 @@ type Summary struct {
 // Line is the spec §9 summary line.
 func (s Summary) Line() string {
 	return fmt.Sprintf("done: window %s..%s, shards %d, recordings listed %d, mine %d, downloaded %d, skipped %d, failed %d, bytes %d, %s",
-		s.Window.Start.UTC().Format("2006-01-02T15:04:05.000Z"), s.Window.End.UTC().Format("2006-01-02T15:04:05.000Z"),
+		s.Window.Start.UTC().Format(sharding.TimeLayout), s.Window.End.UTC().Format(sharding.TimeLayout),
 		s.Shards, s.Listed, s.Mine, s.Downloaded, s.Skipped, s.Failed, s.Bytes, s.Duration.Round(time.Millisecond))
 }
 

@@ -268,7 +268,7 @@ func (e *engine) shards(ctx context.Context, plan Plan, state *stateMark) error 
 	held := false
 	for i, sh := range plan.Shards {
 		e.prog.Shard(i, len(plan.Shards))
-		failed, err := e.shard(ctx, sh)
+		failed, err := e.shard(ctx, e.log.With("shard", shardName(sh)), sh)
 		if ctx.Err() != nil {
 			return e.stopped(ctx)
 		}
@@ -318,15 +318,14 @@ func fatal(err error) bool {
 }
 
 func shardName(sh sharding.Window) string {
-	const f = "2006-01-02T15:04:05.000Z"
-	return "shard " + sh.Start.UTC().Format(f) + ".." + sh.End.UTC().Format(f)
+	return "shard " + sh.Start.UTC().Format(sharding.TimeLayout) + ".." + sh.End.UTC().Format(sharding.TimeLayout)
 }
 
 // shard lists one shard lazily (one producer) and feeds the recordings of
 // this instance to the workers on an unbuffered channel. A failed
 // recording is collected, not returned, so it cancels nothing. failed
 // reports a failure that must hold the state back (not an invalid id).
-func (e *engine) shard(ctx context.Context, sh sharding.Window) (failed bool, err error) {
+func (e *engine) shard(ctx context.Context, log *slog.Logger, sh sharding.Window) (failed bool, err error) {
 	jobs := make(chan metadata.Recording)
 	var (
 		g    errgroup.Group
@@ -342,7 +341,7 @@ func (e *engine) shard(ctx context.Context, sh sharding.Window) (failed bool, er
 	for range e.workers() {
 		g.Go(func() error {
 			for rec := range jobs {
-				if e.handle(ctx, rec) {
+				if e.handle(ctx, log, rec) {
 					mu.Lock()
 					hold = true
 					mu.Unlock()

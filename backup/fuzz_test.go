@@ -10,10 +10,6 @@ import (
 	"github.com/rcbs/rcbs/metadata"
 )
 
-// fuzzFolderFormats are the recordingFolderFormats FuzzRecordingPath
-// builds folders with (read only).
-var fuzzFolderFormats = []string{"yyyy/MM/dd/HH", "yyyy/MM", "yyyy-MM-dd", "'rec'/yyyy/MM/dd/HH/mm", "yyyy/'..x'/MM"}
-
 // FuzzRecordingPath feeds arbitrary bytes as one recording resource of the
 // API through what the engine does before it writes: metadata's lenient
 // decoding, Validate (spec §6), and the path building of the recording's
@@ -94,11 +90,12 @@ func FuzzRecordingPath(f *testing.F) {
 	})
 }
 
-// fuzzEngines are engines on root, one per folder format, as Load makes them.
+// fuzzEngines are engines on root, one per recordingFolderFormat, as
+// Load makes them.
 func fuzzEngines(f *testing.F, root string) []*engine {
 	f.Helper()
 	var out []*engine
-	for _, format := range fuzzFolderFormats {
+	for _, format := range []string{"yyyy/MM/dd/HH", "yyyy/MM", "yyyy-MM-dd", "'rec'/yyyy/MM/dd/HH/mm", "yyyy/'..x'/MM"} {
 		text := fmt.Sprintf("gwsUriPrefix=http://127.0.0.1:1/api/v2\ntargetDir=%s\nrecordingFolderFormat=%s\n", filepath.ToSlash(root), format)
 		cfg, _, err := config.Parse(text, "fuzz.properties", nil)
 		if err != nil {

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -23,7 +24,7 @@ const (
 
 // handle processes one recording and books the result; it reports whether
 // the recording must hold the state file back. Called by the workers.
-func (e *engine) handle(ctx context.Context, rec metadata.Recording) (hold bool) {
+func (e *engine) handle(ctx context.Context, log *slog.Logger, rec metadata.Recording) (hold bool) {
 	out, bytes, err := e.process(ctx, rec)
 	if out == outFailed && fatal(err) {
 		e.abort(err)
@@ -48,7 +49,7 @@ func (e *engine) handle(ctx context.Context, rec metadata.Recording) (hold bool)
 		e.sum.Failed++
 		e.sum.FailedIDs = append(e.sum.FailedIDs, rec.ID)
 		err = &RecordingError{ID: rec.ID, Err: err}
-		e.log.Error("recording failed", "id", rec.ID, "err", err)
+		log.Error("recording failed", "id", rec.ID, "err", err)
 		e.prog.RecordingFailed(rec.ID, err)
 	}
 	return out == outFailed || out == outCanceled

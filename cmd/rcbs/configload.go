@@ -16,8 +16,15 @@ import (
 // main maps to exit 2.
 func loadConfig(e *env, path string) (*config.Config, error) {
 	cfg, warnings, err := config.Load(path, e.getenv)
+	if cfg != nil {
+		e.logFormat = cfg.LogFormat
+	}
 	for _, w := range warnings {
-		fmt.Fprintf(e.stderr, "rcbs: warning: %s\n", w)
+		if e.logFormat == "json" {
+			newLogger(e.stderr, "json").Warn(w)
+		} else {
+			fmt.Fprintf(e.stderr, "rcbs: warning: %s\n", w)
+		}
 	}
 	return cfg, err
 }

@@ -33,6 +33,9 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	isTerminal     bool // stdout is a terminal: show a progress bar
+	// logFormat is the loaded config's logFormat: with "json" even the
+	// final error line is a JSON object (spec §9).
+	logFormat string
 }
 
 type command struct {
@@ -120,6 +123,10 @@ func report(e *env, err error, ctx context.Context) int {
 		code = exitLocked
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		code = exitInterrupted
+	}
+	if e.logFormat == "json" {
+		newLogger(e.stderr, "json").Error(err.Error(), "exit", code)
+		return code
 	}
 	fmt.Fprintf(e.stderr, "rcbs: %v\n", err)
 	return code

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -60,7 +62,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 // runBackup wires the clients, the progress and the ping around one
 // backup.Run and prints the summary.
 func runBackup(ctx context.Context, e *env, cfg *config.Config, now time.Time, dryRun bool) error {
-	log := newLogger(e.stderr, cfg.LogFormat)
+	log := newLogger(e.stderr, cfg.LogFormat).With("run", newRunID(), "instance", cfg.InstanceID)
 	lister, err := newLister(cfg, log)
 	if err != nil {
 		return err
@@ -165,4 +167,12 @@ func redactURL(err error) error {
 		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err
+}
+
+// newRunID tells one run's log lines from another's when several runs
+// share a log (cron appends, a collector merges instances).
+func newRunID() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -109,8 +109,16 @@ func TestRunCommandAgainstSimulatedCloud(t *testing.T) {
 		t.Errorf("stdout %q", stdout)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
-		if line != "" && !json.Valid([]byte(line)) {
+		var rec map[string]any
+		if line == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Errorf("logFormat=json, but stderr has %q", line)
+			continue
+		}
+		if rec["run"] == nil || rec["instance"] == nil {
+			t.Errorf("log line without run id or instance: %q", line)
 		}
 	}
 	if strings.Contains(stderr, "rcbs-sim-secret") || strings.Contains(stderr, `"p"`) {
@@ -245,5 +253,35 @@ func TestRunCommandPings(t *testing.T) {
 	s := newSimRun(t, cloudsim.Options{Recordings: 2}, "pingUrl=http://127.0.0.1:1/x\n")
 	if code, _, stderr := s.run(context.Background(), "-config", s.config); code != 0 || !strings.Contains(stderr, "ping failed") {
 		t.Errorf("monitor down: exit %d, %s", code, stderr)
+	}
+}
+
+// With logFormat=json every stderr line is a JSON object, the config
+// warning and the final error line included.
+func TestRunCommandJSONLogOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.properties")
+	text := "gwsUriPrefix=http://127.0.0.1:1/api/v2\ntargetDir=" + filepath.ToSlash(filepath.Join(dir, "target")) +
+		"\nlogFormat=json\nretries=1\nmaxage=2\n" // maxage: a typo, warned about
+	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCapture(t, []string{"-config", cfgPath})
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
+	}
+	var levels []string
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("stderr line is not JSON: %q", line)
+		}
+		levels = append(levels, rec["level"].(string))
+		if rec["level"] == "ERROR" && !strings.Contains(rec["msg"].(string), "settings") {
+			t.Errorf("final error %q does not say what failed", rec["msg"])
+		}
+	}
+	if len(levels) < 2 || levels[0] != "WARN" || levels[len(levels)-1] != "ERROR" {
+		t.Errorf("levels %v, want the typo warning first and the error last", levels)
 	}
 }
