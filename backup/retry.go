@@ -17,9 +17,12 @@ var errPermanent = errors.New("permanent")
 // error's text. The caller has checked that the run's own context is live,
 // so a context error here is a stalled body (requestTimeout): retried.
 func retryable(err error) bool {
-	var auth *metadata.AuthError
+	var (
+		auth    *metadata.AuthError
+		refused *metadata.RefusedError // asking again gives the same answer
+	)
 	switch {
-	case errors.Is(err, errInvalid), errors.Is(err, errPermanent), permanentLocal(err), errors.As(err, &auth):
+	case errors.Is(err, errInvalid), errors.Is(err, errPermanent), permanentLocal(err), errors.As(err, &auth), errors.As(err, &refused):
 		return false
 	}
 	var st interface{ HTTPStatusCode() int } // the AWS SDK's response errors

@@ -71,6 +71,7 @@ func TestRetryable(t *testing.T) {
 		{"API 404", &metadata.HTTPError{Status: 404}, false},
 		{"API 502", &metadata.HTTPError{Status: 502}, true},
 		{"API auth", &metadata.AuthError{User: "u", Status: 401}, false},
+		{"API refused URL", fmt.Errorf("media: %w", &metadata.RefusedError{Reason: "mediaUri points to another host"}), false},
 		{"disk full", &FileError{Op: "write", Path: "x", Err: syscall.ENOSPC}, false},
 		{"read-only", &FileError{Op: "write", Path: "x", Err: syscall.EROFS}, false},
 		{"permission", &FileError{Op: "create", Path: "x", Err: fs.ErrPermission}, false},

@@ -196,7 +196,14 @@ const runTimeout = 90 * time.Second
 // start runs rcbs with args and env in the background.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	return startWithin(t, runTimeout, env, args...)
+}
+
+// startWithin is start with another bound than runTimeout: a test that
+// claims rcbs ends in bounded time against a hostile server says how long.
+func startWithin(t *testing.T, timeout time.Duration, env []string, args ...string) *proc {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	cmd := exec.CommandContext(ctx, rcbsBin, args...)
 	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
@@ -401,16 +408,21 @@ func (b *syncBuffer) String() string {
 }
 
 // fwdProxy is a plain HTTP forward proxy (absolute-form request URLs, no
-// CONNECT) that counts the requests it forwards by target host.
+// CONNECT) that counts the requests it forwards by target host. It can
+// also stand for a fault that never clears until the test says so: a
+// request whose path contains a blocked string is answered 500 instead of
+// being forwarded.
 type fwdProxy struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	hosts map[string]int64
+	srv      *httptest.Server
+	mu       sync.Mutex
+	hosts    map[string]int64
+	blocked  map[string]bool  // path substrings refused while set
+	refusals map[string]int64 // requests refused, by blocked substring
 }
 
 func startProxy(t *testing.T) *fwdProxy {
 	t.Helper()
-	p := &fwdProxy{hosts: map[string]int64{}}
+	p := &fwdProxy{hosts: map[string]int64{}, blocked: map[string]bool{}, refusals: map[string]int64{}}
 	rp := &httputil.ReverseProxy{
 		// The request URL is already the absolute target; Host (which SigV4
 		// signs) passes unchanged, and no X-Forwarded-* is added.
@@ -422,6 +434,10 @@ func startProxy(t *testing.T) *fwdProxy {
 			http.Error(w, "forward proxy: want an absolute-form request URL", http.StatusBadRequest)
 			return
 		}
+		if p.refuse(r.URL.Path) {
+			http.Error(w, "fault injected by the e2e proxy", http.StatusInternalServerError)
+			return
+		}
 		p.mu.Lock()
 		p.hosts[r.URL.Host]++
 		p.mu.Unlock()
@@ -429,6 +445,43 @@ func startProxy(t *testing.T) *fwdProxy {
 	}))
 	t.Cleanup(p.srv.Close)
 	return p
+}
+
+// block makes every request whose URL path contains one of subs fail with
+// HTTP 500 until unblock: a fault that never clears by itself.
+func (p *fwdProxy) block(subs ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range subs {
+		p.blocked[s] = true
+	}
+}
+
+// unblock lets every request through again; refused keeps its counts.
+func (p *fwdProxy) unblock() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.blocked)
+}
+
+// refuse reports whether path is blocked, counting the refusal.
+func (p *fwdProxy) refuse(path string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s := range p.blocked {
+		if strings.Contains(path, s) {
+			p.refusals[s]++
+			return true
+		}
+	}
+	return false
+}
+
+// refused is how many requests were refused for sub so far.
+func (p *fwdProxy) refused(sub string) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refusals[sub]
 }
 
 // port is the proxy's port, for the *ProxyPort keys.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -503,7 +504,16 @@ func interruptJourney(t *testing.T, sig os.Signal) {
 // complete recordings. It returns how many recordings are complete.
 func checkPartialTree(t *testing.T, target string, all []cloudsim.Recording) int {
 	t.Helper()
-	files, _ := walk(t, target)
+	n, _ := checkCrashedTree(t, target, all, false)
+	return n
+}
+
+// checkCrashedTree is checkPartialTree for a run killed with SIGKILL when
+// tempsOK: its temporary files may remain (the next run removes them), and
+// are returned.
+func checkCrashedTree(t *testing.T, target string, all []cloudsim.Recording, tempsOK bool) (complete int, temps []string) {
+	t.Helper()
+	files, _, temps := walkTemps(t, target, tempsOK)
 	byPath := map[string]func([]byte) string{}
 	for _, r := range all {
 		byPath[filepath.Join(recDir(r), "recording.json")] = jsonChecker(r.JSON)
@@ -529,7 +539,6 @@ func checkPartialTree(t *testing.T, target string, all []cloudsim.Recording) int
 		}
 	}
 	state := stateValue(t, target)
-	complete := 0
 	for _, r := range all {
 		_, hasJSON := files[filepath.Join(recDir(r), "recording.json")]
 		media := 0
@@ -547,10 +556,11 @@ func checkPartialTree(t *testing.T, target string, all []cloudsim.Recording) int
 			t.Errorf("state file at %s, but %s (start %s) is incomplete", stamp(state), r.ID, stamp(r.StartTime))
 		}
 	}
-	return complete
+	return complete, temps
 }
 
-// stateValue reads the state file; zero when there is none.
+// stateValue reads the state file; zero when there is none. Its content
+// must be exactly spec §6's: 13 digits and a newline.
 func stateValue(t *testing.T, target string) time.Time {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(target, stateFile))
@@ -560,12 +570,14 @@ func stateValue(t *testing.T, target string) time.Time {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		t.Fatalf("state file %q: %v", b, err)
+	if !stateLineRE.Match(b) {
+		t.Fatalf("state file %q: want 13 digits and a newline", b)
 	}
+	ms, _ := strconv.ParseInt(string(b[:13]), 10, 64) // 13 digits: cannot fail
 	return time.UnixMilli(ms).UTC()
 }
+
+var stateLineRE = regexp.MustCompile(`\A[0-9]{13}\n\z`)
 
 // Journey 10: a real S3 server (versitygw, which checks SigV4 signatures):
 // the cron journey with and without payload signing, and a wrong secret.
@@ -893,51 +905,85 @@ func age(t *testing.T, root string, when time.Time) {
 	}
 }
 
-// Journey 15: a recording that cannot be fetched fails the run (exit 1),
-// holds the state file back, does not stop the others, and is tried
-// again by the next run; the metrics file says so.
+// Journey 15: recordings that cannot be fetched (a fault that never
+// clears: an S3 object in the second shard, an API-served media file in
+// the third) fail the run (exit 1, both named), hold the state file at the
+// end of the first shard, do not stop the others, leave no partial file,
+// and are tried again by the next run; once the fault clears, a run
+// completes them and the state reaches the window's end. The metrics file
+// says so each time. The faults are injected by the proxies, which the
+// test can clear.
 func TestJourneyFailedRecording(t *testing.T) {
 	t.Parallel()
-	opts := cloudsim.Options{Recordings: 20, Seed: 15, Start: t0().Add(-2 * day), End: t0()}
-	twin, err := cloudsim.New(opts) // the same recordings, to learn an S3 key
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := twin.Recordings()[0] // in the first shard
-	twin.Close()
-	opts.S3Faults = cloudsim.Faults{Never: []string{bad.Media[0].Key}, Kinds: []string{cloudsim.Fault500}}
-	w := newWorld(t, opts)
+	w := newWorld(t, cloudsim.Options{Recordings: 30, Seed: 15, Start: t0().Add(-3 * day), End: t0(), APIMediaShare: 0.3})
 	all := w.cloud.Recordings()
-	if all[0].ID != bad.ID || bad.Media[0].Key == "" {
-		t.Fatalf("the twin cloud differs (%s vs %s) or the media is not on S3", all[0].ID, bad.ID)
-	}
+	badS3, s3Key := firstMedia(t, all, t0().Add(-2*day), t0().Add(-day), true)
+	badAPI, apiMedia := firstMedia(t, all, t0().Add(-day), t0(), false)
+	gws, aws := startProxy(t), startProxy(t)
+	aws.block(s3Key)
+	gws.block(apiMedia)
 	target := filepath.Join(t.TempDir(), "target")
 	metrics := filepath.Join(t.TempDir(), "rcbs.prom")
-	cfg := w.writeConfig(t, target, relative(2, "retries", "2", "metricsFile", metrics)...)
+	cfg := w.writeConfig(t, target, relative(3, "retries", "2", "metricsFile", metrics,
+		"gwsProxyHost", "http://127.0.0.1", "gwsProxyPort", gws.port(),
+		"awsProxyHost", "127.0.0.1", "awsProxyPort", aws.port())...)
 
 	for i, want := range []counts{
-		{shards: 2, listed: len(all), mine: len(all), downloaded: len(all) - 1, failed: 1},
-		{shards: 2, listed: len(all), mine: len(all), skipped: len(all) - 1, failed: 1},
+		{shards: 3, listed: len(all), mine: len(all), downloaded: len(all) - 2, failed: 2},
+		{shards: 3, listed: len(all), mine: len(all), skipped: len(all) - 2, failed: 2},
 	} {
 		r := w.rcbs(t, "run", "-config", cfg, "-now", t0().Format(time.RFC3339))
-		if r.code != 1 || !strings.Contains(r.stderr, bad.ID) {
-			t.Fatalf("run %d: want exit 1 and stderr naming %s, got %s", i+1, bad.ID, r)
+		if r.code != 1 || !strings.Contains(r.stderr, badS3.ID) || !strings.Contains(r.stderr, badAPI.ID) {
+			t.Fatalf("run %d: want exit 1 and stderr naming %s and %s, got %s", i+1, badS3.ID, badAPI.ID, r)
 		}
 		checkCounts(t, parseSummary(t, r), want)
-		if n := checkPartialTree(t, target, all); n != len(all)-1 {
-			t.Errorf("run %d: %d recordings complete, want all but %s", i+1, n, bad.ID)
+		if n := checkPartialTree(t, target, all); n != len(all)-2 {
+			t.Errorf("run %d: %d recordings complete, want all but %s and %s", i+1, n, badS3.ID, badAPI.ID)
 		}
-		if _, err := os.Stat(filepath.Join(target, stateFile)); !os.IsNotExist(err) {
-			t.Errorf("run %d: state file written past a failed shard (%v)", i+1, err)
+		if got := stateValue(t, target); !got.Equal(t0().Add(-2 * day)) {
+			t.Errorf("run %d: state %s, want %s (the end of the first shard, the only one without a failure)", i+1, stamp(got), stamp(t0().Add(-2*day)))
 		}
 		m := readMetrics(t, metrics)
-		if m["rcbs_recordings_failed"] != "1" || m["rcbs_recordings_downloaded"] != strconv.Itoa(want.downloaded) {
-			t.Errorf("run %d: metrics %v, want failed 1, downloaded %d", i+1, m, want.downloaded)
+		if m["rcbs_recordings_failed"] != "2" || m["rcbs_recordings_downloaded"] != strconv.Itoa(want.downloaded) {
+			t.Errorf("run %d: metrics %v, want failed 2, downloaded %d", i+1, m, want.downloaded)
 		}
 		if _, ok := m["rcbs_last_success_timestamp_seconds"]; ok {
 			t.Errorf("run %d: metrics report a last success, but no run has succeeded", i+1)
 		}
 	}
+	if aws.refused(s3Key) < 4 || gws.refused(apiMedia) < 4 {
+		t.Fatalf("the proxies refused %d S3 and %d API requests, want at least retries × runs each: the faults were not in the way",
+			aws.refused(s3Key), gws.refused(apiMedia))
+	}
+
+	aws.unblock()
+	gws.unblock()
+	s := w.run(t, cfg, t0())
+	checkCounts(t, s, counts{shards: 3, listed: len(all), mine: len(all), downloaded: 2, skipped: len(all) - 2})
+	checkTree(t, target, treeWant{recs: all, state: t0()})
+	m := readMetrics(t, metrics)
+	if m["rcbs_recordings_failed"] != "0" || m["rcbs_recordings_downloaded"] != "2" || m["rcbs_last_success_timestamp_seconds"] == "" {
+		t.Errorf("after the fault cleared: metrics %v, want failed 0, downloaded 2 and a last success", m)
+	}
+}
+
+// firstMedia finds the first recording starting in [start, end) with a
+// media file in S3 (inS3) or served by the API, and returns it with what
+// names that media in a request path: the S3 key or the mediaId.
+func firstMedia(t *testing.T, recs []cloudsim.Recording, start, end time.Time, inS3 bool) (cloudsim.Recording, string) {
+	t.Helper()
+	for _, r := range inWindow(recs, start, end) {
+		for _, m := range r.Media {
+			switch {
+			case inS3 && m.Key != "":
+				return r, m.Key
+			case !inS3 && m.Key == "":
+				return r, m.MediaID
+			}
+		}
+	}
+	t.Fatalf("the seed gives no recording in %s..%s with media in S3=%v: the journey proves nothing", stamp(start), stamp(end), inS3)
+	return cloudsim.Recording{}, ""
 }
 
 // readMetrics reads a Prometheus textfile of instance 0 into name → value.

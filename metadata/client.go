@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,14 +25,22 @@ func (e *AuthError) Error() string {
 }
 
 // HTTPError is an API answer with an unexpected HTTP status. Message is the
-// answer's statusMessage when it has one.
+// answer's statusMessage when it has one, with the credentials replaced and
+// control characters escaped (see scrubber). Host is set when the answer
+// came from another origin than the API's, after a redirect (a media file
+// served elsewhere): such a 401/403 is an HTTPError, not an *AuthError,
+// since that host never saw the API's credentials.
 type HTTPError struct {
 	Status  int
 	Message string
+	Host    string
 }
 
 func (e *HTTPError) Error() string {
 	s := fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
+	if e.Host != "" {
+		s += " from " + e.Host + " (redirected there)"
+	}
 	if e.Message != "" {
 		s += ": " + e.Message
 	}
@@ -70,6 +79,7 @@ type Client struct {
 	origin     origin
 	prefixHost string
 	log        *slog.Logger
+	scrub      scrubber // cleans the server's text before it enters an error
 }
 
 // NewClient checks opts and returns a client. A prefix with user:password@
@@ -96,6 +106,7 @@ func NewClient(opts Options) (*Client, error) {
 		origin:     originOf(u),
 		prefixHost: u.Host,
 		log:        opts.Logger,
+		scrub:      newScrubber(opts.Username, opts.Password),
 	}
 	hc := *opts.HTTPClient // a copy: the caller's client keeps its own policy
 	hc.CheckRedirect = c.checkRedirect
@@ -207,6 +218,8 @@ func decodeSettings(r io.Reader) (Settings, error) {
 // caller's to retry (it knows how much it wrote). mediaUri follows the same
 // rules as paging.next: same origin as the prefix, or a path appended to it.
 // Accept is application/json here too, as on every API request (spec §7).
+// A URL it will not ask (another origin, credentials in it) or a media file
+// with no source is a *RefusedError, at once and without a request.
 func (c *Client) Media(ctx context.Context, m MediaFile) (io.ReadCloser, error) {
 	u, err := c.mediaURL(m)
 	if err != nil {
@@ -239,16 +252,18 @@ func (c *Client) mediaURL(m MediaFile) (string, error) {
 		}
 		return u, nil
 	}
-	return "", fmt.Errorf("media %s: no awsS3 descriptor, mediaUri or mediaPath", m.MediaID)
+	return "", fmt.Errorf("media %s: %w", m.MediaID, refused("no awsS3 descriptor, mediaUri or mediaPath"))
 }
 
 // openMedia is one attempt: a timer cancels the request if the headers are
-// late; once they are in, the body lives until the caller closes it.
+// late; once they are in, the body lives until the caller closes it. The
+// transport's own header timeout (NewHTTPClient sets it to the same value)
+// may fire first: it is the same event, reported the same way.
 func (c *Client) openMedia(ctx context.Context, u string) (io.ReadCloser, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(c.opts.Timeout, cancel)
 	resp, err := c.get(ctx, u)
-	if late := !timer.Stop(); late {
+	if late := !timer.Stop(); late || isTimeout(err) {
 		if err == nil {
 			drainClose(resp.Body)
 		}
@@ -265,6 +280,12 @@ func (c *Client) openMedia(ctx context.Context, u string) (io.ReadCloser, error)
 		return nil, err
 	}
 	return &cancelBody{ReadCloser: resp.Body, cancel: cancel}, nil
+}
+
+// isTimeout reports a transport timeout (dialling, TLS, response headers).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // cancelBody releases the request's context when the body is closed.
@@ -299,16 +320,23 @@ func (c *Client) get(ctx context.Context, u string) (*http.Response, error) {
 }
 
 // checkStatus classifies an answer by its HTTP status: 2xx is fine, 401/403
-// an *AuthError, 429 and 5xx retryable (with Retry-After), others final.
+// from the API's own origin an *AuthError, 429 and 5xx retryable (with
+// Retry-After), others final. The origin is the answer's, after redirects:
+// another host's 401/403 (a redirect drops the credentials) is a plain
+// *HTTPError naming that host, so one media file fails, not the run.
 func (c *Client) checkStatus(resp *http.Response) error {
 	code := resp.StatusCode
-	switch {
-	case code >= 200 && code < 300:
+	if code >= 200 && code < 300 {
 		return nil
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+	}
+	elsewhere := resp.Request != nil && resp.Request.URL != nil && originOf(resp.Request.URL) != c.origin
+	if !elsewhere && (code == http.StatusUnauthorized || code == http.StatusForbidden) {
 		return &AuthError{User: c.opts.Username, Status: code}
 	}
 	err := &HTTPError{Status: code, Message: statusMessage(resp.Body)}
+	if elsewhere {
+		err.Host = resp.Request.URL.Host
+	}
 	if code == http.StatusTooManyRequests || code >= 500 {
 		return &retryable{err: err, after: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
@@ -316,6 +344,8 @@ func (c *Client) checkStatus(resp *http.Response) error {
 }
 
 // statusMessage reads the statusMessage of an error answer, if it has one.
+// It is returned whole (up to what 4 KiB of body hold): cutting it here
+// could leave half of a credential that the scrubber would not recognise.
 func statusMessage(body io.Reader) string {
 	var w struct {
 		StatusMessage json.RawMessage `json:"statusMessage"`
@@ -324,9 +354,6 @@ func statusMessage(body io.Reader) string {
 		return ""
 	}
 	s, _ := jsonScalar(w.StatusMessage)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -296,5 +297,93 @@ func TestDelay(t *testing.T) {
 		if len(seen) < 50 {
 			t.Errorf("attempt %d: only %d distinct delays in 200: no jitter", attempt, len(seen))
 		}
+	}
+}
+
+// TestStatusFromAnotherOrigin: a 401/403 is an *AuthError (the run stops)
+// only when the API's own origin sent it. A media URL that redirects to
+// another host gets that host's answer as an *HTTPError naming the host:
+// one media file fails, the credentials were never shown there.
+func TestStatusFromAnotherOrigin(t *testing.T) {
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		writeJSON(w, status, `{"statusMessage":"signature expired"}`)
+	}))
+	defer elsewhere.Close()
+	srv, _ := apiServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch rest := strings.TrimPrefix(r.URL.Path, "/api/v2"); {
+		case strings.HasPrefix(rest, "/away/"):
+			http.Redirect(w, r, elsewhere.URL+"/"+strings.TrimPrefix(rest, "/away/"), http.StatusFound)
+		case strings.HasPrefix(rest, "/here/"):
+			http.Redirect(w, r, "/api/v2/status/"+strings.TrimPrefix(rest, "/here/"), http.StatusFound)
+		default:
+			status, _ := strconv.Atoi(strings.TrimPrefix(rest, "/status/"))
+			writeJSON(w, status, `{"statusMessage":"no"}`)
+		}
+	})
+	elsewhereHost := strings.TrimPrefix(elsewhere.URL, "http://")
+	tests := []struct {
+		path     string
+		wantAuth bool
+		wantHost string // the HTTPError's Host when not an AuthError
+	}{
+		{"/status/401", true, ""},
+		{"/status/403", true, ""},
+		{"/here/403", true, ""}, // redirected, but within the API's origin
+		{"/away/401", false, elsewhereHost},
+		{"/away/403", false, elsewhereHost},
+		{"/away/404", false, elsewhereHost},
+		{"/status/404", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			_, err := testClient(t, srv.URL+"/api/v2").Media(t.Context(), MediaFile{MediaID: "m", MediaPath: tt.path})
+			var ae *AuthError
+			if errors.As(err, &ae) != tt.wantAuth {
+				t.Fatalf("got %v; want an AuthError: %v", err, tt.wantAuth)
+			}
+			if tt.wantAuth {
+				return
+			}
+			var he *HTTPError
+			if !errors.As(err, &he) || he.Host != tt.wantHost {
+				t.Fatalf("got %v, want an HTTPError from %q", err, tt.wantHost)
+			}
+			if tt.wantHost != "" && !strings.Contains(err.Error(), "from "+tt.wantHost) {
+				t.Errorf("%q does not name the host that answered", err)
+			}
+		})
+	}
+}
+
+// TestMediaRefusedIsPermanent: a media URL rcbs will not ask is refused
+// without a request, as a *RefusedError (which callers' retry policies
+// treat as permanent).
+func TestMediaRefusedIsPermanent(t *testing.T) {
+	srv, n := apiServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	prefix := srv.URL + "/api/v2"
+	tests := []struct {
+		name string
+		m    MediaFile
+		want string
+	}{
+		{"other host", MediaFile{MediaID: "a", MediaURI: "http://127.0.0.2:9/api/v2/a"}, "mediaUri points to another host"},
+		{"other scheme", MediaFile{MediaID: "b", MediaURI: strings.Replace(prefix, "http:", "https:", 1) + "/b"}, "another host"},
+		{"credentials in it", MediaFile{MediaID: "c", MediaURI: strings.Replace(prefix, "http://", "http://u:p@", 1) + "/c"}, "carries credentials"},
+		{"not a URL", MediaFile{MediaID: "d", MediaURI: "http://[::1"}, "mediaUri is not a URL"},
+		{"no source", MediaFile{MediaID: "e"}, "no awsS3 descriptor"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := n.Load()
+			_, err := testClient(t, prefix).Media(t.Context(), tt.m)
+			var re *RefusedError
+			if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want a permanent refusal with %q", err, tt.want)
+			}
+			if got := n.Load() - before; got != 0 {
+				t.Errorf("%d requests, want none", got)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type fakeAPI struct {
 	recs   []fakeRec // sorted by start
 	paging string    // "path", "abs" or "none"
 	legacy bool
+	desc   bool // newest first, as some servers order their answers
 	// faults are the HTTP statuses of the first list requests, in order.
 	faults     []int
 	retryAfter string
@@ -127,6 +129,9 @@ func (f *fakeAPI) servePage(w http.ResponseWriter, r *http.Request) {
 		if s <= rec.start && rec.start < e {
 			sel = append(sel, rec.raw)
 		}
+	}
+	if f.desc {
+		slices.Reverse(sel)
 	}
 	if f.legacy {
 		offset = 0

@@ -76,6 +76,18 @@ func originOf(u *url.URL) origin {
 	return o
 }
 
+// RefusedError is a request the Client will not make: a paging.next,
+// mediaUri or mediaPath on another origin or carrying credentials, one that
+// is not a URL, or a media file with nowhere to fetch it from. Asking again
+// gives the same answer, so it is permanent.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return e.Reason }
+
+func refused(format string, args ...any) error {
+	return &RefusedError{Reason: fmt.Sprintf(format, args...)}
+}
+
 // resolve turns a paging.next or a mediaUri into the URL to ask. An absolute
 // URL must have the prefix's scheme, host and port (credentials go nowhere
 // else); a path starting with "/" is appended to the prefix as text (spec
@@ -84,7 +96,7 @@ func originOf(u *url.URL) origin {
 func (c *Client) resolve(what, ref, base string) (string, error) {
 	u, err := url.Parse(ref)
 	if err != nil {
-		return "", fmt.Errorf("%s is not a URL: %w", what, err)
+		return "", refused("%s is not a URL: %v", what, err)
 	}
 	full := ref
 	switch {
@@ -94,24 +106,26 @@ func (c *Client) resolve(what, ref, base string) (string, error) {
 	default:
 		b, err := url.Parse(base)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", what, err)
+			return "", refused("%s: %v", what, err)
 		}
 		full = b.ResolveReference(u).String()
 	}
 	return full, c.checkOrigin(what, full)
 }
 
+// checkOrigin refuses a URL the API's credentials must not go to. The host
+// is quoted: it is the server's text.
 func (c *Client) checkOrigin(what, full string) error {
 	u, err := url.Parse(full)
 	if err != nil {
-		return fmt.Errorf("%s is not a URL: %w", what, err)
+		return refused("%s is not a URL: %v", what, err)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%s carries credentials in its URL; refused", what)
+		return refused("%s carries credentials in its URL; refused", what)
 	}
 	if originOf(u) != c.origin {
-		return fmt.Errorf("%s points to another host (%s://%s); the API's credentials are only sent to %s://%s",
-			what, u.Scheme, u.Host, c.origin.scheme, c.prefixHost)
+		return refused("%s points to another host (%s); the API's credentials are only sent to %s://%s",
+			what, printable(u.Scheme+"://"+u.Host, maxServerText), c.origin.scheme, c.prefixHost)
 	}
 	return nil
 }

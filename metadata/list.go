@@ -3,6 +3,7 @@ package metadata
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,9 +12,11 @@ import (
 // Range is a time range [Start, End).
 type Range struct{ Start, End time.Time }
 
+// rangeLayout is how times appear in messages: UTC, milliseconds.
+const rangeLayout = "2006-01-02T15:04:05.000Z"
+
 func (r Range) String() string {
-	const layout = "2006-01-02T15:04:05.000Z"
-	return r.Start.UTC().Format(layout) + ".." + r.End.UTC().Format(layout)
+	return r.Start.UTC().Format(rangeLayout) + ".." + r.End.UTC().Format(rangeLayout)
 }
 
 // OverflowError reports one-second ranges that a server capping every query
@@ -44,13 +47,15 @@ func (e *OverflowError) Error() string {
 //
 // A recording that does not decode or validate is delivered all the same
 // (Validate tells why) so the caller can name it and count it as failed. The
-// server's window is trusted: List does not drop what it returns. Only one
+// server's window is trusted: List does not drop what it returns. Only when
+// it must split a range (the server caps its answers) does it check that the
+// server honours the range, and stops with ErrRangeIgnored when it does not. Only one
 // page is held at a time; the IDs already delivered are kept, one string each,
 // to skip duplicates across pages and range splits. fn is called from List's
 // goroutine only.
 func (c *Client) List(ctx context.Context, start, end time.Time, fn func(Recording) error) error {
 	l := &lister{c: c, fn: fn, seen: make(map[string]struct{})}
-	if err := l.listRange(ctx, start.UnixMilli(), end.UnixMilli()); err != nil {
+	if _, err := l.listRange(ctx, span{s: start.UnixMilli(), e: end.UnixMilli()}); err != nil {
 		return err
 	}
 	if len(l.overflow) > 0 {
@@ -68,46 +73,130 @@ type lister struct {
 	split    bool // a split was logged at info already
 }
 
-// listRange lists [s, e) (epoch ms) page by page. A server that ignores
-// offset (a full page brings back only IDs of the page before) or whose
-// paging.next loops back after a full page gets the range split in two.
-func (l *lister) listRange(ctx context.Context, s, e int64) error {
-	if s >= e {
-		return nil
+// ErrRangeIgnored is wrapped by List's error when the server answers a
+// split range with recordings that cannot lie in it: it ignores
+// startTime/endTime, so splitting cannot list what its cap hides, and going
+// on would cost hundreds of thousands of requests per shard.
+var ErrRangeIgnored = errors.New("the recordings API ignores the time range")
+
+// maxEmptyPages is how many consecutive empty pages that still carry
+// paging.next are followed before the range counts as listed. A server
+// that puts next on its last, empty page (and on every empty page after
+// it) would otherwise be asked MaxPages times; a few are still followed in
+// case a server filters its pages after paging and leaves gaps.
+const maxEmptyPages = 3
+
+// span is a time range [s, e) (epoch ms) to list. split marks a half of a
+// range that was split; sibling holds the first page of the half before it
+// (nil for a first half), to tell a server that ignores the range.
+type span struct {
+	s, e    int64
+	split   bool
+	sibling map[string]struct{}
+}
+
+// listRange lists r page by page and returns the keys of its first page. A
+// server that ignores offset (a full page brings back only IDs of the page
+// before) or whose paging.next loops back after a full page gets the range
+// split in two.
+func (l *lister) listRange(ctx context.Context, r span) (first map[string]struct{}, err error) {
+	if r.s >= r.e {
+		return nil, nil
 	}
-	u := l.c.rangeURL(s, e, 0)
+	u := l.c.rangeURL(r.s, r.e, 0)
 	visited := make(map[string]bool)
 	var prev map[string]struct{}
-	offset := 0
+	offset, empty := 0, 0
 	for n := 0; ; n++ {
 		if n >= l.c.opts.MaxPages {
-			return fmt.Errorf("list recordings %s: more than %d pages; giving up", rangeOf(s, e), l.c.opts.MaxPages)
+			return first, fmt.Errorf("list recordings %s: more than %d pages; giving up", rangeOf(r.s, r.e), l.c.opts.MaxPages)
 		}
 		visited[u] = true
 		p, err := l.c.fetchPage(ctx, u)
 		if err != nil {
-			return fmt.Errorf("list recordings %s: %w", rangeOf(s, e), err)
+			return first, fmt.Errorf("list recordings %s: %w", rangeOf(r.s, r.e), err)
 		}
 		full := len(p.recordings) > 0 && len(p.recordings) >= l.c.opts.PageLimit
+		if n == 0 {
+			if err := l.checkHonoured(p, r, full); err != nil {
+				return nil, err
+			}
+			first = pageKeys(p)
+		}
 		if n > 0 && full && onlyIn(p, prev) {
-			return l.splitRange(ctx, s, e, "the server ignores offset")
+			return first, l.splitRange(ctx, r.s, r.e, "the server ignores offset")
 		}
 		if err := l.deliver(ctx, p); err != nil {
-			return err
+			return first, err
 		}
 		prev = pageKeys(p)
-		next, err := l.next(p, u, s, e, &offset)
+		if empty = emptyRun(p, empty); empty >= maxEmptyPages && p.next != "" {
+			l.c.log.Warn("recordings API: empty pages that still name a next page; taking the range as listed",
+				"range", rangeOf(r.s, r.e).String(), "pages", empty)
+			return first, nil
+		}
+		next, err := l.next(p, u, r.s, r.e, &offset)
 		if err != nil || next == "" {
-			return err
+			return first, err
 		}
 		if visited[next] {
 			if !full {
-				return nil // nothing new can come from a page read already
+				return first, nil // nothing new can come from a page read already
 			}
-			return l.splitRange(ctx, s, e, "paging.next loops back")
+			return first, l.splitRange(ctx, r.s, r.e, "paging.next loops back")
 		}
 		u = next
 	}
+}
+
+// emptyRun counts consecutive empty pages: run+1 for an empty page, else 0.
+func emptyRun(p *page, run int) int {
+	if len(p.recordings) == 0 {
+		return run + 1
+	}
+	return 0
+}
+
+// checkHonoured tells a server that ignores startTime/endTime from a legacy
+// one that caps each answer at its first page (and ignores offset) but
+// honours the range, which splitting lists in full. It looks at the full
+// first page of a half of a split range only. The server ignores the range
+// when the page repeats the first page of the other half (a recording
+// cannot lie in two disjoint ranges), or when it holds a recording lying
+// wholly outside the range: starting after its end, or ending before its
+// start. A recording that started before the range but ends in it, or that
+// starts exactly at its end, is tolerated (a server may select by overlap,
+// or with an inclusive end); one that did not decode is not looked at.
+// "Brings no new IDs" alone would not do: a capped server that honours the
+// range gives the first half the very page its parent had.
+func (l *lister) checkHonoured(p *page, r span, full bool) error {
+	if !r.split || !full {
+		return nil
+	}
+	if r.sibling != nil && onlyIn(p, r.sibling) {
+		return fmt.Errorf("list recordings %s: %w: it answered the same recordings as for the range before it",
+			rangeOf(r.s, r.e), ErrRangeIgnored)
+	}
+	for _, rec := range p.recordings {
+		if outside(rec, r.s, r.e) {
+			return fmt.Errorf("list recordings %s: %w: it answered recording %s, which starts at %s",
+				rangeOf(r.s, r.e), ErrRangeIgnored, rec.ID, rec.StartTime.UTC().Format(rangeLayout))
+		}
+	}
+	return nil
+}
+
+// outside reports whether a recording lies wholly outside [s, e] (epoch
+// ms). A recording without a valid id or start time is never outside.
+func outside(rec Recording, s, e int64) bool {
+	if rec.Validate() != nil || rec.StartTime.IsZero() {
+		return false
+	}
+	start, end := rec.StartTime.UnixMilli(), rec.StartTime.UnixMilli()
+	if !rec.StopTime.IsZero() {
+		end = max(end, rec.StopTime.UnixMilli())
+	}
+	return start > e || end < s
 }
 
 // next is the URL of the page after p, "" when p was the last: paging.next
@@ -134,7 +223,8 @@ func (l *lister) next(p *page, u string, s, e int64, offset *int) (string, error
 
 // splitRange lists both halves of [s, e). A range of one second or less is
 // not split further (spec §7): what its first page gave was delivered, and
-// the range is reported in the final OverflowError.
+// the range is reported in the final OverflowError. The second half is
+// given the first half's first page, to tell a server that ignores the range.
 func (l *lister) splitRange(ctx context.Context, s, e int64, why string) error {
 	if e-s <= 1000 {
 		l.overflow = append(l.overflow, rangeOf(s, e))
@@ -148,10 +238,12 @@ func (l *lister) splitRange(ctx context.Context, s, e int64, why string) error {
 	}
 	m := s + (e-s)/2
 	l.c.log.Debug("recordings API: splitting", "range", rangeOf(s, e).String(), "reason", why)
-	if err := l.listRange(ctx, s, m); err != nil {
+	first, err := l.listRange(ctx, span{s: s, e: m, split: true})
+	if err != nil {
 		return err
 	}
-	return l.listRange(ctx, m, e)
+	_, err = l.listRange(ctx, span{s: m, e: e, split: true, sibling: first})
+	return err
 }
 
 // deliver hands the page's new recordings to fn, in the server's order.

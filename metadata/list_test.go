@@ -532,3 +532,149 @@ func TestListThroughProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestListRangeIgnored: a server that ignores startTime/endTime (and caps
+// or loops its pages) is told apart from a legacy server that caps its
+// answers but honours the range: the first stops with ErrRangeIgnored after
+// a few dozen requests instead of splitting a day into ~131k one-second
+// ranges; the second is still listed in full by splitting, whatever order
+// it answers in.
+func TestListRangeIgnored(t *testing.T) {
+	spread := makeRecs(100, t0, 60_000)   // one a minute
+	crowded := makeRecs(100, t0+5_000, 1) // all within one second
+	atStart := makeRecs(100, t0, 0)       // all at the shard's first millisecond
+	tests := []struct {
+		name        string
+		recs        []fakeRec
+		legacy      bool // honours the range, caps at one page, ignores offset
+		desc        bool
+		ignoreRange bool // answers every query with the same page
+		wantIgnored bool
+	}{
+		{"same page always, spread over 100 minutes", spread, false, false, true, true},
+		{"same page always, all in one second", crowded, false, false, true, true},
+		{"same page always, all at the start", atStart, false, false, true, true},
+		{"legacy oldest first", makeRecs(1000, t0, 997), true, false, false, false},
+		{"legacy newest first", makeRecs(1000, t0, 997), true, true, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAPI(t, tt.recs, "none")
+			f.legacy, f.desc = tt.legacy, tt.desc
+			if tt.ignoreRange {
+				f.override = func(w http.ResponseWriter, r *http.Request, n int) bool {
+					writeJSON(w, 200, `{"statusCode":0,"recordings":[`+joinRaw(tt.recs)+`]}`)
+					return true
+				}
+			}
+			got, err := collect(t.Context(), f.client(t), t0, t0+86_400_000) // a one-day shard
+			n, _ := f.count()
+			if !tt.wantIgnored {
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkExactlyOnce(t, got, tt.recs)
+				return
+			}
+			if !errors.Is(err, ErrRangeIgnored) || !strings.Contains(err.Error(), "the recordings API ignores the time range") {
+				t.Fatalf("got %v after %d requests, want ErrRangeIgnored", err, n)
+			}
+			t.Logf("%d requests: %v", n, err)
+			// Splitting a day down to one second is 17 levels of two requests.
+			if n > 2*18+2 {
+				t.Errorf("%d requests before giving up, want at most %d", n, 2*18+2)
+			}
+			checkExactlyOnce(t, got, tt.recs) // what came was delivered, once
+		})
+	}
+}
+
+// TestCheckHonoured: the rule on a split half's full first page, recording
+// by recording.
+func TestCheckHonoured(t *testing.T) {
+	const s, e = t0, t0 + 3_600_000
+	rec := func(id string, start, stop int64) Recording {
+		r, err := DecodeRecording(fmt.Appendf(nil, `{"id":%q,"startTime":%d,"stopTime":%d}`, id, start, stop))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	inside := []Recording{rec("IN1", s, s+1000), rec("IN2", e-1, e+60_000)}
+	sibling := map[string]struct{}{"IN1": {}, "IN2": {}}
+	tests := []struct {
+		name    string
+		recs    []Recording
+		r       span
+		limit   int
+		wantErr bool
+	}{
+		{"inside", inside, span{s: s, e: e, split: true}, 2, false},
+		{"starts after the end", append(inside, rec("AFTER", e+1, e+2)), span{s: s, e: e, split: true}, 3, true},
+		{"ends before the start", append(inside, rec("BEFORE", s-5000, s-1)), span{s: s, e: e, split: true}, 3, true},
+		{"overlaps the start", append(inside, rec("OVERLAP", s-5000, s+1)), span{s: s, e: e, split: true}, 3, false},
+		{"starts exactly at the end", append(inside, rec("ATEND", e, e+1)), span{s: s, e: e, split: true}, 3, false},
+		{"not a split half", append(inside, rec("AFTER", e+1, e+2)), span{s: s, e: e}, 3, false},
+		{"page not full", append(inside, rec("AFTER", e+1, e+2)), span{s: s, e: e, split: true}, 4, false},
+		{"undecodable recording", append(inside, Recording{ID: "BAD", invalid: errors.New("bad")}), span{s: s, e: e, split: true}, 3, false},
+		{"repeats the sibling's page", inside, span{s: s, e: e, split: true, sibling: sibling}, 2, true},
+		{"partly the sibling's", append(inside, rec("NEW", s+5, s+6)), span{s: s, e: e, split: true, sibling: sibling}, 3, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &lister{c: &Client{opts: Options{PageLimit: tt.limit}}}
+			p := &page{recordings: tt.recs}
+			err := l.checkHonoured(p, tt.r, len(p.recordings) >= tt.limit)
+			if (err != nil) != tt.wantErr || err != nil && !errors.Is(err, ErrRangeIgnored) {
+				t.Errorf("got %v, want an ErrRangeIgnored: %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestListEmptyPages: empty pages that still name a next page end the
+// range after maxEmptyPages of them in a row; a few empty pages between
+// full ones are followed.
+func TestListEmptyPages(t *testing.T) {
+	recs := makeRecs(3, t0, 1000)
+	tests := []struct {
+		name      string
+		pages     func(n int) []fakeRec // the recordings of page n; every page names a next
+		wantRecs  int
+		wantPages int
+	}{
+		{"empty forever", func(n int) []fakeRec { return nil }, 0, maxEmptyPages},
+		{"data, then empty forever", func(n int) []fakeRec {
+			if n == 0 {
+				return recs
+			}
+			return nil
+		}, 3, 1 + maxEmptyPages},
+		{"a gap of empty pages", func(n int) []fakeRec {
+			switch n {
+			case 0:
+				return recs[:1]
+			case maxEmptyPages:
+				return recs[1:]
+			}
+			return nil
+		}, 3, 2*maxEmptyPages + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAPI(t, nil, "path")
+			f.override = func(w http.ResponseWriter, r *http.Request, n int) bool {
+				writeJSON(w, 200, fmt.Sprintf(`{"statusCode":0,"recordings":[%s],"paging":{"next":"/recordings?page=%d"}}`,
+					joinRaw(tt.pages(n)), n+1))
+				return true
+			}
+			got, err := collect(t.Context(), f.client(t), t0, t0+10_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := f.count(); len(got) != tt.wantRecs || n != tt.wantPages {
+				t.Errorf("delivered %d after %d pages, want %d after %d", len(got), n, tt.wantRecs, tt.wantPages)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // DefaultMaxPageBytes caps one page's body: a hundred recordings take well
@@ -90,9 +91,16 @@ func (p *page) decodeField(dec *json.Decoder, key string, h *pageHeader) error {
 		}
 		return err
 	default:
-		return dec.Decode(&raw) // skipped
+		return dec.Decode(&skipValue{})
 	}
 }
+
+// skipValue discards a JSON value the client does not read. Unlike a
+// json.RawMessage it keeps no copy: the decoder hands it a slice of its
+// own buffer, so a huge unknown field costs one buffer, not two.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 
 // decodeRecordings reads the recordings array element by element, so only
 // one raw recording is held besides the decoded ones.
@@ -102,7 +110,7 @@ func (p *page) decodeRecordings(dec *json.Decoder) error {
 		return err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return fmt.Errorf("want an array, got %v", tok)
+		return fmt.Errorf("want an array, got %s", describe(tok))
 	}
 	for dec.More() {
 		var raw json.RawMessage
@@ -136,9 +144,24 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 		return err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("want %q, got %v", want, tok)
+		return fmt.Errorf("want %q, got %s", want, describe(tok))
 	}
 	return nil
+}
+
+// describe names a JSON token for an error without repeating a string the
+// server sent (it could hold escape sequences or anything else).
+func describe(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		return strconv.Quote(string(v))
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	default:
+		return fmt.Sprint(v) // a bool or a number
+	}
 }
 
 // capReader fails with errPageTooLarge once more than left bytes are read.

@@ -35,7 +35,9 @@ func retryUnlessStatus(err error) error {
 // withRetry runs try up to Attempts times while it fails with a retryable
 // error, sleeping an exponential backoff with full jitter (or the server's
 // Retry-After, capped at MaxBackoff) in between. The caller's cancellation
-// ends it at once with ctx's error.
+// ends it at once with ctx's error. Every request of the Client goes
+// through here, so each attempt's error has the server's text cleaned here,
+// once, before it is logged or returned.
 func (c *Client) withRetry(ctx context.Context, what string, try func(context.Context) error) error {
 	var last *retryable
 	for attempt := 1; ; attempt++ {
@@ -43,6 +45,7 @@ func (c *Client) withRetry(ctx context.Context, what string, try func(context.Co
 		if err == nil {
 			return nil
 		}
+		c.cleanServerText(err)
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", what, context.Cause(ctx))
 		}

@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -62,36 +63,65 @@ func TestCreateNamesTheFolder(t *testing.T) {
 	}
 }
 
-// A batch's files are in place at Commit; Sync then owes exactly the
-// folders that got new entries (the new folders' parents included), and
-// nothing after it.
+// A batch's files are in place at Commit. Without syncfs, Sync then owes
+// exactly the folders that got new entries (the new folders' parents
+// included), and nothing after it; with syncfs it owes one call.
 func TestBatch(t *testing.T) {
-	root := t.TempDir()
-	b := NewBatch(root)
-	final := filepath.Join(root, "2018", "01", "ID", "m.bin")
-	if err := b.WriteFile(final, []byte("media"), FilePerm); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := os.ReadFile(final); err != nil || string(got) != "media" {
-		t.Fatalf("read back %q, %v", got, err)
-	}
-	want := []string{root, filepath.Join(root, "2018"), filepath.Join(root, "2018", "01"), filepath.Join(root, "2018", "01", "ID")}
-	for _, d := range want {
-		if _, ok := b.dirs[d]; !ok {
-			t.Errorf("folder %s not owed a sync", d)
+	for _, perFolder := range []bool{true, false} {
+		root := t.TempDir()
+		b := NewBatch(root)
+		b.perFolder = perFolder
+		final := filepath.Join(root, "2018", "01", "ID", "m.bin")
+		if err := b.WriteFile(final, []byte("media"), FilePerm); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(final); err != nil || string(got) != "media" {
+			t.Fatalf("read back %q, %v", got, err)
+		}
+		if !b.dirty {
+			t.Errorf("perFolder=%v: a written file leaves nothing to sync", perFolder)
+		}
+		want := []string{root, filepath.Join(root, "2018"), filepath.Join(root, "2018", "01"), filepath.Join(root, "2018", "01", "ID")}
+		if !perFolder {
+			want = nil // one syncfs covers them all
+		}
+		for _, d := range want {
+			if _, ok := b.dirs[d]; !ok {
+				t.Errorf("folder %s not owed a sync", d)
+			}
+		}
+		if len(b.dirs) != len(want) {
+			t.Errorf("perFolder=%v: owed %d folders, want %d: %v", perFolder, len(b.dirs), len(want), b.dirs)
+		}
+		if err := b.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.dirs) != 0 || b.dirty {
+			t.Errorf("after Sync still owed: %v", b.dirs)
+		}
+		info, _ := os.Stat(filepath.Join(root, "2018"))
+		if info.Mode().Perm() != DirPerm {
+			t.Errorf("folder mode %v, want %v", info.Mode().Perm(), DirPerm)
 		}
 	}
-	if len(b.dirs) != len(want) {
-		t.Errorf("owed %d folders, want %d: %v", len(b.dirs), len(want), b.dirs)
-	}
-	if err := b.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if len(b.dirs) != 0 {
-		t.Errorf("after Sync still owed: %v", b.dirs)
-	}
-	info, _ := os.Stat(filepath.Join(root, "2018"))
-	if info.Mode().Perm() != DirPerm {
-		t.Errorf("folder mode %v, want %v", info.Mode().Perm(), DirPerm)
+}
+
+// The folders a batch remembers are bounded: past maxPendingDirs they are
+// synced at once, so memory does not grow with a shard's recordings.
+func TestBatchBoundsPendingFolders(t *testing.T) {
+	root := t.TempDir()
+	b := NewBatch(root)
+	b.perFolder = true
+	for i := range maxPendingDirs + 10 {
+		dir := filepath.Join(root, strconv.Itoa(i))
+		if err := os.Mkdir(dir, DirPerm); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.touch(dir); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.dirs) >= maxPendingDirs {
+			t.Fatalf("after %d folders, %d remembered", i+1, len(b.dirs))
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package atomicfile
 
 import (
-	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,16 +18,21 @@ import (
 // it syncs every folder the batch touched. Safe for concurrent use.
 type Batch struct {
 	root string
-	mu   sync.Mutex
-	dirs map[string]struct{} // folders with new entries since the last Sync
+	// perFolder: no syncfs here, so Sync syncs each folder the batch
+	// touched; they are remembered, at most maxPendingDirs at a time.
+	perFolder bool
+	mu        sync.Mutex
+	dirty     bool
+	dirs      map[string]struct{} // folders with new entries, when perFolder
 }
 
-// errNoSyncFS: this OS has no syncfs; Sync syncs folder by folder.
-var errNoSyncFS = errors.New("syncfs not available")
+// maxPendingDirs bounds the folders a Batch remembers: memory must not grow
+// with the number of recordings in a shard. Past it, they are synced early.
+const maxPendingDirs = 4096
 
 // NewBatch returns a batch for files under root.
 func NewBatch(root string) *Batch {
-	return &Batch{root: root, dirs: map[string]struct{}{}}
+	return &Batch{root: root, perFolder: !haveSyncFS, dirs: map[string]struct{}{}}
 }
 
 // Create is Create for a file of the batch: the folders it makes and the
@@ -43,7 +47,10 @@ func (b *Batch) Create(final string, perm fs.FileMode) (*File, error) {
 		return nil, err
 	}
 	f.batch = b
-	b.touch(dir)
+	if err := b.touch(dir); err != nil {
+		f.Abort()
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -74,30 +81,47 @@ func (b *Batch) mkdirAll(dir string) error {
 		return pathErr("create folder", dir, err)
 	}
 	for _, d := range missing {
-		b.touch(filepath.Dir(d))
+		if err := b.touch(filepath.Dir(d)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (b *Batch) touch(dir string) {
+func (b *Batch) touch(dir string) error {
 	b.mu.Lock()
+	b.dirty = true
+	if !b.perFolder {
+		b.mu.Unlock()
+		return nil
+	}
 	b.dirs[dir] = struct{}{}
+	var early map[string]struct{}
+	if len(b.dirs) >= maxPendingDirs {
+		early, b.dirs = b.dirs, map[string]struct{}{}
+	}
 	b.mu.Unlock()
+	return syncDirs(early)
 }
 
 // Sync makes every rename and folder of the batch since the last Sync
 // durable.
 func (b *Batch) Sync() error {
 	b.mu.Lock()
-	dirs := b.dirs
-	b.dirs = map[string]struct{}{}
+	dirty, dirs := b.dirty, b.dirs
+	b.dirty, b.dirs = false, map[string]struct{}{}
 	b.mu.Unlock()
-	if len(dirs) == 0 {
+	if !dirty {
 		return nil
 	}
-	if err := syncFS(b.root); err != errNoSyncFS {
-		return err
+	if !b.perFolder {
+		return syncFS(b.root)
 	}
+	return syncDirs(dirs)
+}
+
+// syncDirs syncs each folder, in order (parents before children).
+func syncDirs(dirs map[string]struct{}) error {
 	sorted := make([]string, 0, len(dirs))
 	for d := range dirs {
 		sorted = append(sorted, d)

@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// haveSyncFS: Batch.Sync is one syncfs(2), not a sync per folder.
+const haveSyncFS = true
+
 // syncFS flushes the whole file system holding root: one call, however
 // many folders a batch touched.
 func syncFS(root string) error {
