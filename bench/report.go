@@ -102,7 +102,7 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// WriteReport writes the Markdown tables of BENCHMARKS-download.md: one
+// WriteReport writes the Markdown tables of BENCHMARKS.md: one
 // per server and workload, then rcbs against each peer, then the targets.
 // meta lines ("key: value") describe the machine and versions.
 func WriteReport(w io.Writer, rs []Result, meta []string) error {

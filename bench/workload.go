@@ -1,7 +1,7 @@
 // Package bench builds the standard download-benchmark workloads (issue 7):
 // a deterministic set of recordings, their media objects in an S3 server, and
 // a recordings API serving their metadata; and it summarises the timings that
-// scripts/bench collects into the tables of BENCHMARKS-download.md.
+// scripts/bench collects into the tables of BENCHMARKS.md.
 //
 // It generates its own recordings rather than using cloudsim because the
 // benchmark needs exact shapes that cloudsim's profiles do not give (two media

@@ -1,6 +1,6 @@
 // Command benchseed is scripts/bench's Go half: it describes, uploads and
 // serves the standard download workloads, and turns results.tsv into the
-// Markdown tables of BENCHMARKS-download.md.
+// Markdown tables of BENCHMARKS.md.
 //
 //	benchseed info   -workload a [-quick] [-recordings N]        key=value lines for the shell
 //	benchseed upload -workload a -s3 URL [-parallel 8]           put the media into an S3 server
