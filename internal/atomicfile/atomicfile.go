@@ -109,9 +109,14 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
+	return f.writeAll(data)
+}
+
+// writeAll writes data and commits; on any failure the file is removed.
+func (f *File) writeAll(data []byte) error {
 	defer f.Abort()
 	if _, err := f.Write(data); err != nil {
-		return pathErr("write", path, err)
+		return pathErr("write", f.final, err)
 	}
 	return f.Commit(int64(len(data)))
 }

@@ -60,11 +60,7 @@ func (b *Batch) WriteFile(path string, data []byte, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	defer f.Abort()
-	if _, err := f.Write(data); err != nil {
-		return pathErr("write", path, err)
-	}
-	return f.Commit(int64(len(data)))
+	return f.writeAll(data)
 }
 
 // mkdirAll creates dir and records the parent of every folder it creates:
