@@ -78,10 +78,6 @@ type Tuning struct {
 	PartWorkers        int           // concurrent parts per object; default 4
 	BaseBackoff        time.Duration // first retry delay; default 500ms, doubled per attempt, with jitter
 	MaxBackoff         time.Duration // default 30s
-	// TempGrace: leftover temporary files younger than this are kept, so a
-	// decrypt writing in place in targetDir is not robbed of its temp
-	// files. Default 1 minute.
-	TempGrace time.Duration
 	// Random supplies keys and IVs of tool-side encryption; default crypto/rand.
 	Random io.Reader
 }

@@ -5,16 +5,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // removeTemps deletes leftover temporary files (a crash, a kill -9) under
 // root. It walks the whole tree: cost is one readdir per folder, about a
-// second per 100,000 folders on a local disk, paid once per run. Files
-// modified within grace of now are kept: they may belong to an rcbs
-// decrypt writing in place right now. It returns how many it removed and
-// the first error met; a folder it cannot read is skipped, not fatal.
-func removeTemps(root string, now time.Time, grace time.Duration) (int, error) {
+// second per 100,000 folders on a local disk, paid once per run. The lock
+// makes this run the only backup writing here, so every leftover is a
+// crash's (spec §6); an "rcbs decrypt" writing in place at this very
+// moment would see its file fail and can be run again. It returns how many
+// it removed and the first error met; a folder it cannot read is skipped,
+// not fatal.
+func removeTemps(root string) (int, error) {
 	removed := 0
 	var first error
 	note := func(err error) {
@@ -31,10 +32,6 @@ func removeTemps(root string, now time.Time, grace time.Duration) (int, error) {
 			return nil
 		}
 		if d.IsDir() || !d.Type().IsRegular() || !strings.HasPrefix(d.Name(), TempPrefix) {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil || now.Sub(info.ModTime()) < grace {
 			return nil
 		}
 		if err := os.Remove(path); err != nil {

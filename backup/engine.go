@@ -95,9 +95,6 @@ func (t Tuning) withDefaults() Tuning {
 	if t.MaxBackoff <= 0 {
 		t.MaxBackoff = 30 * time.Second
 	}
-	if t.TempGrace <= 0 {
-		t.TempGrace = time.Minute
-	}
 	if t.Random == nil {
 		t.Random = rand.Reader
 	}
@@ -166,7 +163,7 @@ func (e *engine) writeMetrics(sum Summary, runErr error) {
 }
 
 func (e *engine) removeTemps() {
-	n, err := removeTemps(e.root, time.Now(), e.tun.TempGrace)
+	n, err := removeTemps(e.root)
 	if n > 0 {
 		e.log.Info("removed leftover temporary files", "count", n)
 	}

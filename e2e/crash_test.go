@@ -32,9 +32,7 @@ const (
 // the disk (every recording starting before it is complete). After each
 // recovery run: the archive is complete and byte-identical, with no
 // temporary file left. SIGKILL leaves temporary files that only the next
-// run can remove; backup keeps those younger than Tuning.TempGrace (one
-// minute) in case a decrypt in place owns them, so the test ages them an
-// hour back before the recovery run. SIGTERM must exit 130 and leave no
+// run can remove, however fresh. SIGTERM must exit 130 and leave no
 // temporary file itself (in-flight files are discarded).
 func TestCrashes(t *testing.T) {
 	t.Parallel()
@@ -66,7 +64,6 @@ func crashJourney(t *testing.T, sig syscall.Signal) {
 		if c.complete > 0 && c.complete < len(all) {
 			midFlight++
 		}
-		age(t, target, time.Now().Add(-time.Hour))
 		s := w.run(t, cfg, t0())
 		checkCounts(t, s, counts{shards: 8, listed: len(all), mine: len(all), downloaded: len(all) - c.complete, skipped: c.complete})
 		checkTree(t, target, treeWant{recs: all, state: t0()})

@@ -884,25 +884,9 @@ func TestJourneyKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	age(t, target, time.Now().Add(-time.Hour))
-
 	s := w.run(t, cfg, t0())
 	checkCounts(t, s, counts{shards: 2, listed: len(all), mine: len(all), downloaded: s.downloaded, skipped: len(all) - s.downloaded})
 	checkTree(t, target, treeWant{recs: all, state: t0()})
-}
-
-// age sets the mtime of every temporary file under root to when.
-func age(t *testing.T, root string, when time.Time) {
-	t.Helper()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !strings.HasPrefix(d.Name(), tempPfx) {
-			return err
-		}
-		return os.Chtimes(path, when, when)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // Journey 15: recordings that cannot be fetched (a fault that never
