@@ -67,7 +67,7 @@ func NewS3Store(ctx context.Context, cfg *config.Config, region string, parallel
 	}
 	if cfg.AWSAccessKeyID != "" && cfg.AWSSecretAccessKey != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey.Reveal(), "")))
+			credentials.NewStaticCredentialsProvider(cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey.Reveal(), cfg.AWSSessionToken.Reveal())))
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

@@ -100,6 +100,7 @@ type Config struct {
 	GWSPassword        Secret
 	AWSAccessKeyID     string
 	AWSSecretAccessKey Secret
+	AWSSessionToken    Secret // AWS_SESSION_TOKEN, for temporary keys
 
 	values     map[string]string // keys as written in the file, trimmed
 	folder     []folderPart      // RecordingFolderFormat, parsed at load

@@ -546,3 +546,25 @@ func TestExampleFile(t *testing.T) {
 		t.Errorf("example with every example value: %v", err)
 	}
 }
+
+// Credentials come from the environment only, session token included, and
+// never show when the Config is printed.
+func TestCredentialsFromEnvironment(t *testing.T) {
+	env := map[string]string{"GWS_USERNAME": "u@t.example", "GWS_PASSWORD": "pw-marker",
+		"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-marker", "AWS_SESSION_TOKEN": "token-marker"}
+	cfg, _, err := Parse("gwsUriPrefix=https://example.com/api/v2\n", "c.properties", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GWSUsername != "u@t.example" || cfg.GWSPassword.Reveal() != "pw-marker" || cfg.AWSAccessKeyID != "AKIAEXAMPLE" ||
+		cfg.AWSSecretAccessKey.Reveal() != "secret-marker" || cfg.AWSSessionToken.Reveal() != "token-marker" {
+		t.Errorf("credentials not read from the environment: %+v", cfg)
+	}
+	for _, shown := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg)} {
+		for _, marker := range []string{"pw-marker", "secret-marker", "token-marker"} {
+			if strings.Contains(shown, marker) {
+				t.Errorf("%s shows in %q", marker, shown)
+			}
+		}
+	}
+}

@@ -209,6 +209,7 @@ func (c *Config) readEnv(getenv func(string) string) {
 	c.GWSPassword = Secret(getenv("GWS_PASSWORD"))
 	c.AWSAccessKeyID = getenv("AWS_ACCESS_KEY_ID")
 	c.AWSSecretAccessKey = Secret(getenv("AWS_SECRET_ACCESS_KEY"))
+	c.AWSSessionToken = Secret(getenv("AWS_SESSION_TOKEN"))
 }
 
 // warnings lists settings that are valid but probably not what was meant.
