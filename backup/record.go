@@ -27,8 +27,7 @@ const (
 func (e *engine) handle(ctx context.Context, log *slog.Logger, rec metadata.Recording) (hold bool) {
 	out, bytes, err := e.process(ctx, rec)
 	if out == outFailed && fatal(err) {
-		e.abort(err)
-		return true // the run stops; the error says why
+		e.abort(err) // the run stops; the error says why. This one still counts as failed.
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -619,6 +619,9 @@ func TestJourneyRealS3(t *testing.T) {
 		if r.code != 1 {
 			t.Errorf("want exit 1, got %s", r)
 		}
+		if !regexp.MustCompile(`, failed [1-9][0-9]*, `).MatchString(r.stdout) {
+			t.Errorf("the summary does not count the refused recording as failed: %s", r)
+		}
 		if !strings.Contains(r.stderr, access) {
 			t.Errorf("stderr does not name the access key id %q: %s", access, r)
 		}
