@@ -78,7 +78,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return report(e, c.run(ctx, e, args), ctx)
+			return report(ctx, e, c.run(ctx, e, args))
 		}
 	}
 	fmt.Fprintf(e.stderr, "rcbs: unknown command %q (see rcbs -h)\n", name)
@@ -102,7 +102,7 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 
 // report prints err as one line and returns its exit code: the one place
 // where errors become exit codes.
-func report(e *env, err error, ctx context.Context) int {
+func report(ctx context.Context, e *env, err error) int {
 	if err == nil {
 		return exitOK
 	}
