@@ -43,7 +43,7 @@ func day(d, h int) time.Time { return time.Date(2018, 1, d, h, 0, 0, 0, time.UTC
 // world is one test's recording cloud and configuration: three shards,
 // 2018-01-01..2018-01-04, one day each.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	backend *s3mem.Backend
 	srv     *httptest.Server
 	lister  *fakeLister
@@ -53,7 +53,7 @@ type world struct {
 	logs    *syncBuffer
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t, backend: s3mem.New(), lister: &fakeLister{media: map[string][]byte{}},
 		target: filepath.Join(t.TempDir(), "target"), want: map[string][]byte{}, logs: &syncBuffer{}}
