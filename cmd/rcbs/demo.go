@@ -187,6 +187,12 @@ func showDemoResult(e *env, p demoPaths) error {
 	if info, err := os.Stat(plain); err == nil {
 		fmt.Fprintf(e.stdout, "Decrypted: %s  %d bytes\n", plain, info.Size())
 	}
+	if text, err := os.ReadFile(p.config); err == nil {
+		fmt.Fprintf(e.stdout, "\nThe config.properties it used (credentials came from the environment):\n")
+		for _, line := range strings.Split(strings.TrimSpace(string(text)), "\n") {
+			fmt.Fprintf(e.stdout, "  %s\n", line)
+		}
+	}
 	fmt.Fprintf(e.stdout, `
 Everything is under %s:
   config.properties   the configuration this run used (copy it as a start)
