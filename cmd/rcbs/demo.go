@@ -188,7 +188,7 @@ func showDemoResult(e *env, p demoPaths) error {
 		fmt.Fprintf(e.stdout, "Decrypted: %s  %d bytes\n", plain, info.Size())
 	}
 	if text, err := os.ReadFile(p.config); err == nil {
-		fmt.Fprintf(e.stdout, "\nThe config.properties it used (credentials came from the environment):\n")
+		fmt.Fprintf(e.stdout, "\nThe config.properties it used (credentials are never in the file: rcbs reads them from the environment):\n")
 		for _, line := range strings.Split(strings.TrimSpace(string(text)), "\n") {
 			fmt.Fprintf(e.stdout, "  %s\n", line)
 		}
