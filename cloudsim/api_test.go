@@ -19,14 +19,7 @@ var testStart = time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)
 // options say otherwise, so that tests not about encryption need no key.
 func startCloud(t testing.TB, o Options) *Cloud {
 	t.Helper()
-	if o.Start.IsZero() {
-		o.Start, o.End = testStart, testStart.Add(10*24*time.Hour)
-	}
-	c, err := New(o)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c := newCloud(t, o)
 	if err := c.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
 	}

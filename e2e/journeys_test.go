@@ -468,17 +468,25 @@ func TestJourneyInterrupted(t *testing.T) {
 	}
 }
 
-func interruptJourney(t *testing.T, sig os.Signal) {
-	w := newWorld(t, cloudsim.Options{Recordings: 30, Seed: 9, Start: t0().Add(-2 * day), End: t0(),
+// startSlowRun starts a run against a cloud of n recordings whose S3
+// answers slowly, and returns once the first recording is complete on
+// disk: a run caught mid-flight, for the interrupt and kill journeys.
+func startSlowRun(t *testing.T, n int, seed int64) (w *world, all []cloudsim.Recording, target, cfg string, p *proc) {
+	w = newWorld(t, cloudsim.Options{Recordings: n, Seed: seed, Start: t0().Add(-2 * day), End: t0(),
 		S3Faults: cloudsim.Faults{Latency: 300 * time.Millisecond}})
-	all := w.cloud.Recordings()
-	target := filepath.Join(t.TempDir(), "target")
-	cfg := w.writeConfig(t, target, relative(2)...)
-	p := start(t, w.env, "run", "-config", cfg, "-now", t0().Format(time.RFC3339))
+	all = w.cloud.Recordings()
+	target = filepath.Join(t.TempDir(), "target")
+	cfg = w.writeConfig(t, target, relative(2)...)
+	p = start(t, w.env, "run", "-config", cfg, "-now", t0().Format(time.RFC3339))
 	waitFor(t, p, "the first recording was complete", func() bool {
 		ids, _ := filepath.Glob(filepath.Join(target, "*/*/*/*/*/recording.json"))
 		return len(ids) > 0
 	})
+	return w, all, target, cfg, p
+}
+
+func interruptJourney(t *testing.T, sig os.Signal) {
+	w, all, target, cfg, p := startSlowRun(t, 30, 9)
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
@@ -859,16 +867,7 @@ func checkSimTree(t *testing.T, target string, recs []cloudsim.Recording) {
 // run removes stale temporary files and completes everything.
 func TestJourneyKilled(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, cloudsim.Options{Recordings: 24, Seed: 14, Start: t0().Add(-2 * day), End: t0(),
-		S3Faults: cloudsim.Faults{Latency: 300 * time.Millisecond}})
-	all := w.cloud.Recordings()
-	target := filepath.Join(t.TempDir(), "target")
-	cfg := w.writeConfig(t, target, relative(2)...)
-	p := start(t, w.env, "run", "-config", cfg, "-now", t0().Format(time.RFC3339))
-	waitFor(t, p, "the first recording was complete", func() bool {
-		ids, _ := filepath.Glob(filepath.Join(target, "*/*/*/*/*/recording.json"))
-		return len(ids) > 0
-	})
+	w, all, target, cfg, p := startSlowRun(t, 24, 14)
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
