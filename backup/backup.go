@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rcbs/rcbs/archive"
 	"github.com/rcbs/rcbs/metadata"
 	"github.com/rcbs/rcbs/sharding"
 )
@@ -49,6 +50,16 @@ type Progress interface {
 	Bytes(n int64)
 }
 
+// Catalog learns of every recording the run completes (the index row and
+// the manifest lines), right after its recording.json is written; Sync is
+// called before the state file moves past a shard. An Add error fails the
+// recording. *archive.Writer implements it. Calls may come from several
+// goroutines at once.
+type Catalog interface {
+	Add(ctx context.Context, rec archive.Recording) error
+	Sync() error
+}
+
 // Deps is what a run needs from the outside world. Only Lister is required.
 type Deps struct {
 	Lister Lister
@@ -57,6 +68,7 @@ type Deps struct {
 	// and not built, when metadataOnly is set.
 	S3       ObjectStore
 	Progress Progress         // nil: none
+	Catalog  Catalog          // nil: none
 	Logger   *slog.Logger     // nil: discard
 	Now      func() time.Time // wall clock for durations and metrics; nil: time.Now
 	// At fixes the plan's "now" (rcbs run -now); zero: Now() at start.

@@ -280,8 +280,8 @@ func (e *engine) shards(ctx context.Context, plan Plan, state *stateMark) error 
 		if held || state == nil {
 			continue
 		}
-		if err := e.files.Sync(); err != nil {
-			errs = append(errs, fmt.Errorf("make the shard's files durable: %w", err))
+		if err := e.syncShard(); err != nil {
+			errs = append(errs, err)
 			held = true
 			continue
 		}
@@ -297,6 +297,20 @@ func (e *engine) shards(ctx context.Context, plan Plan, state *stateMark) error 
 		errs = append(errs, fmt.Errorf("%d of %d recordings failed: %w", e.sum.Failed, e.sum.Mine, ErrRecordingsFailed))
 	}
 	return joinLine(errs)
+}
+
+// syncShard makes the shard's files and their catalog entries durable, so
+// that the state file can move past it.
+func (e *engine) syncShard() error {
+	if err := e.files.Sync(); err != nil {
+		return fmt.Errorf("make the shard's files durable: %w", err)
+	}
+	if e.deps.Catalog != nil {
+		if err := e.deps.Catalog.Sync(); err != nil {
+			return fmt.Errorf("make the shard's manifests durable: %w", err)
+		}
+	}
+	return nil
 }
 
 // stopped says why the run's context ended: a fatal error of a worker, or

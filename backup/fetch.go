@@ -22,8 +22,9 @@ var errSize = errors.New("size mismatch")
 
 // fetchResult is one media file written.
 type fetchResult struct {
-	bytes int64 // on disk
-	plain bool  // it arrived unencrypted
+	bytes  int64    // on disk
+	plain  bool     // it arrived unencrypted
+	sha256 [32]byte // of the bytes on disk, computed as they streamed
 }
 
 // fetchWithRetry writes one media file, trying up to cfg.Retries times

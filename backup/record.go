@@ -2,10 +2,14 @@ package backup
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/rcbs/rcbs/archive"
 	"github.com/rcbs/rcbs/cms"
 	"github.com/rcbs/rcbs/metadata"
 )
@@ -71,7 +75,7 @@ func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, 
 	if e.deps.DryRun {
 		return outPending, plannedBytes(kept), nil
 	}
-	written, plain, err := e.fetchAll(ctx, dir, kept)
+	written, files, plain, err := e.fetchAll(ctx, dir, kept)
 	if ctx.Err() != nil {
 		return outCanceled, 0, ctx.Err()
 	}
@@ -81,38 +85,83 @@ func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, 
 	if plain && len(e.certs) == 0 {
 		e.log.Warn("media arrived unencrypted and is stored as is (set encryptionCertificate to encrypt it)", "id", rec.ID)
 	}
-	n, err := e.writeRecordingJSON(dir, rec)
+	recFile, err := e.writeRecordingJSON(dir, rec)
 	if err != nil {
 		return outFailed, 0, err
 	}
-	return outDownloaded, written + n, nil
+	if err := e.catalog(ctx, dir, rec, append(files, recFile)); err != nil {
+		return outFailed, 0, err
+	}
+	return outDownloaded, written + recFile.Size, nil
 }
 
-// fetchAll writes every kept media file not already on disk.
-func (e *engine) fetchAll(ctx context.Context, dir string, kept []metadata.MediaFile) (written int64, plain bool, err error) {
+// catalog tells the index and the manifests of a completed recording.
+func (e *engine) catalog(ctx context.Context, dir string, rec metadata.Recording, files []archive.File) error {
+	if e.deps.Catalog == nil {
+		return nil
+	}
+	rel, err := filepath.Rel(e.root, dir)
+	if err != nil {
+		return err
+	}
+	data, _ := recordingJSON(rec) // already written, so it indents
+	c := archive.Recording{ID: rec.ID, Dir: filepath.ToSlash(rel), Start: rec.StartTime.UTC(), JSON: data, Files: files}
+	if err := e.deps.Catalog.Add(ctx, c); err != nil {
+		return fmt.Errorf("record it in the archive: %w", err)
+	}
+	return nil
+}
+
+// fetchAll writes every kept media file not already on disk. files lists
+// every kept media file with its sha256: of the bytes as they streamed
+// for those written now, read back for those an earlier attempt left.
+func (e *engine) fetchAll(ctx context.Context, dir string, kept []metadata.MediaFile) (written int64, files []archive.File, plain bool, err error) {
 	for _, m := range kept {
 		if e.mediaComplete(dir, m) {
+			f, err := hashFile(filepath.Join(dir, m.MediaID+".bin"))
+			if err != nil {
+				return 0, nil, false, err
+			}
+			files = append(files, f)
 			continue
 		}
 		res, err := e.fetchWithRetry(ctx, dir, m)
 		if err != nil {
-			return 0, false, err
+			return 0, nil, false, err
 		}
 		written += res.bytes
 		plain = plain || res.plain
+		files = append(files, archive.File{Name: m.MediaID + ".bin", Size: res.bytes, SHA256: res.sha256})
 	}
-	return written, plain, nil
+	return written, files, plain, nil
 }
 
-func (e *engine) writeRecordingJSON(dir string, rec metadata.Recording) (int64, error) {
+func (e *engine) writeRecordingJSON(dir string, rec metadata.Recording) (archive.File, error) {
 	data, err := recordingJSON(rec)
 	if err != nil {
-		return 0, err
+		return archive.File{}, err
 	}
 	if err := e.files.WriteFile(filepath.Join(dir, RecordingFile), data, filePerm); err != nil {
-		return 0, err
+		return archive.File{}, err
 	}
-	return int64(len(data)), nil
+	return archive.File{Name: RecordingFile, Size: int64(len(data)), SHA256: sha256.Sum256(data)}, nil
+}
+
+// hashFile is the archive.File of a file already on disk.
+func hashFile(path string) (archive.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return archive.File{}, fileErr(path, "open", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return archive.File{}, fileErr(path, "read", err)
+	}
+	out := archive.File{Name: filepath.Base(path), Size: n}
+	h.Sum(out.SHA256[:0])
+	return out, nil
 }
 
 // keptMedia is the media to back up: those whose type matches

@@ -70,6 +70,14 @@ func runBackup(ctx context.Context, e *env, cfg *config.Config, now time.Time, d
 	meter := newProgressMeter("recordings", e.isTerminal, e.stderr, log, cronInterval)
 	deps := backup.Deps{Lister: lister, Progress: backupProgress{meter}, Logger: log, At: now, DryRun: dryRun,
 		Pending: func(id string, n int64) { fmt.Fprintf(e.stdout, "would download %s %d bytes\n", id, n) }}
+	if !dryRun {
+		catalog, closeCatalog, err := openCatalog(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer closeCatalog()
+		deps.Catalog = catalog
+	}
 	ping := pinger{url: cfg.PingURL, log: log}
 	if !dryRun {
 		ping.send(ctx, "/start")
