@@ -65,7 +65,7 @@ func TestS3StorePayloadSigningAndProxy(t *testing.T) {
 				cfg.AWSEndpoint = "http://s3.invalid.example"
 				cfg.AWSProxyHost, cfg.AWSProxyPort = "127.0.0.1", srv.Listener.Addr().(*net.TCPAddr).Port
 			}
-			s, err := NewS3Store(context.Background(), cfg, "us-east-1", 4)
+			s, err := NewS3Store(context.Background(), cfg, "us-east-1", 4, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
