@@ -116,6 +116,10 @@ type Summary struct {
 	// Dry run only: recordings that would be downloaded and their bytes.
 	Pending      int
 	PendingBytes int64
+	// Verified counts the media files written, by how their bytes were
+	// checked against the source (VerifyMethods); VerifyNone counts those
+	// that could not be checked. Nil when none were written.
+	Verified map[string]int
 }
 
 // Line is the spec §9 summary line.

@@ -246,7 +246,7 @@ func (e *engine) prepare(ctx context.Context) error {
 		return err
 	}
 	region := cmp.Or(e.settings.AWSRegion, e.cfg.AWSRegion)
-	e.store, err = NewS3Store(ctx, e.cfg, region, e.tun.MaxInFlight*e.tun.PartWorkers)
+	e.store, err = NewS3Store(ctx, e.cfg, region, e.tun.MaxInFlight*e.tun.PartWorkers, e.log)
 	return err
 }
 

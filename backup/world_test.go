@@ -137,7 +137,7 @@ func (w *world) addRecording(id string, start time.Time, ms ...media) metadata.R
 // store is the real S3 client on the test server, for wrapping.
 func (w *world) store(cfg *config.Config) ObjectStore {
 	w.t.Helper()
-	s, err := NewS3Store(context.Background(), cfg, "us-east-1", 8)
+	s, err := NewS3Store(context.Background(), cfg, "us-east-1", 8, nil)
 	if err != nil {
 		w.t.Fatal(err)
 	}
