@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 func TestParseFaults(t *testing.T) {
@@ -43,9 +46,26 @@ func TestParseFaults(t *testing.T) {
 }
 
 // noReuse does not retry a request on a fresh connection after a cut one,
-// as a keep-alive transport may: every fault must reach the caller.
+// as a keep-alive transport may: every fault must reach the caller. It signs
+// every request with the simulator's S3 keys (the API ignores the headers).
 func noReuse() *http.Client {
-	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	return &http.Client{Transport: signing{&http.Transport{DisableKeepAlives: true}}}
+}
+
+// signing signs each request with SigV4 (UNSIGNED-PAYLOAD) unless it is
+// presigned already.
+type signing struct{ next http.RoundTripper }
+
+func (s signing) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Query().Get("X-Amz-Signature") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		creds := aws.Credentials{AccessKeyID: simAccessKey, SecretAccessKey: simSecretKey}
+		if err := v4.NewSigner().SignHTTP(r.Context(), creds, r, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return s.next.RoundTrip(r)
 }
 
 // outcome fetches url and classifies the answer: "ok", an HTTP status, or

@@ -251,6 +251,9 @@ func (g *generator) oneMedia(r *rand.Rand, rec *genRecording, i int, typ, agent 
 func (g *generator) drawSpec(r *rand.Rand, typ string) mediaSpec {
 	g.seq++
 	spec := mediaSpec{plainSize: g.plainSize(r, typ), recipients: 1, cipher: cms.AES128CBC}
+	if typ == "audio/mp3" { // whole frames, so that the duration below is the playing time
+		spec.mp3, spec.plainSize = true, mp3Size(spec.plainSize)
+	}
 	fillSeed(r, &spec.plainSeed)
 	fillSeed(r, &spec.encSeed)
 	spec.encrypted = r.Float64() >= g.opts.UnencryptedShare

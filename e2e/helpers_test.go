@@ -56,7 +56,8 @@ func TestMain(m *testing.M) {
 // buildAndRun builds ./cmd/rcbs into dir once, then runs the tests.
 func buildAndRun(m *testing.M, dir string) int {
 	bin := filepath.Join(dir, "rcbs")
-	build := exec.Command("go", "build", "-o", bin, "github.com/rcbs/rcbs/cmd/rcbs")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/rcbs/rcbs/cmd/rcbs")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // the static binary the README ships
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: go build ./cmd/rcbs:", err)

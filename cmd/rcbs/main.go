@@ -1,6 +1,6 @@
 // Command rcbs backs up call recordings from a vendor's recording cloud
 // (metadata from the recordings API, encrypted media from S3) to local disk,
-// and decrypts them offline. See README.md and ../shared/spec.md.
+// and decrypts them offline. See README.md and doc/spec.md.
 package main
 
 import (
@@ -65,6 +65,10 @@ func main() {
 
 // runMain dispatches to a command and maps its error to an exit code.
 func runMain(ctx context.Context, e *env, args []string) int {
+	if hint := dashHint(args); hint != "" {
+		fmt.Fprintln(e.stderr, "rcbs:", hint)
+		return exitUsage
+	}
 	name := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
@@ -83,6 +87,21 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stderr, "rcbs: unknown command %q (see rcbs -h)\n", name)
 	return exitUsage
+}
+
+// dashHint names an argument that starts with an en or em dash: what
+// copy-paste from a typeset manual makes of "-config". Go's flag package
+// would take it for a command or a path and fail far from the cause.
+func dashHint(args []string) string {
+	for _, a := range args {
+		for _, d := range []struct{ dash, name string }{{"\u2013", "an en dash"}, {"\u2014", "an em dash"}} {
+			if rest, ok := strings.CutPrefix(a, d.dash); ok {
+				rest = strings.TrimLeft(rest, "\u2013\u2014-")
+				return fmt.Sprintf("use -%s, not %s (%s from copy-paste)", rest, a, d.name)
+			}
+		}
+	}
+	return ""
 }
 
 func isHelpFlag(s string) bool {

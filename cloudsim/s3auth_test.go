@@ -1,0 +1,129 @@
+package cloudsim
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+)
+
+// TestS3ChecksCredentials: the simulator's S3 accepts only the keys it
+// prints, in every form the SDK signs (UNSIGNED-PAYLOAD as rcbs sends by
+// default, a signed payload, a presigned URL), and refuses the others with
+// real S3's error codes.
+func TestS3ChecksCredentials(t *testing.T) {
+	c := startCloud(t, plain(Options{Recordings: 2, Seed: 3}))
+	ctx := context.Background()
+	m := c.Recordings()[0].Media[0]
+	if m.Key == "" {
+		t.Fatal("seed 3's first media is not in S3; pick another seed")
+	}
+	unsigned := s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+	for _, tc := range []struct {
+		name, access, secret string
+		opts                 []func(*s3.Options)
+		want                 string // "" = accepted
+	}{
+		{"right keys, signed payload", simAccessKey, simSecretKey, nil, ""},
+		{"right keys, UNSIGNED-PAYLOAD", simAccessKey, simSecretKey, []func(*s3.Options){unsigned}, ""},
+		{"wrong secret", simAccessKey, "wrong-secret", nil, "SignatureDoesNotMatch"},
+		{"wrong secret, UNSIGNED-PAYLOAD", simAccessKey, "wrong-secret", []func(*s3.Options){unsigned}, "SignatureDoesNotMatch"},
+		{"unknown access key", "AKIAUNKNOWN", simSecretKey, nil, "InvalidAccessKeyId"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := newS3Client(c.S3URL(), "us-east-1", tc.access, tc.secret)
+			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &m.Bucket, Key: &m.Key}, tc.opts...)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("GetObject: %v", err)
+				}
+				b, _ := io.ReadAll(out.Body)
+				out.Body.Close()
+				if sha256.Sum256(b) != m.SHA256 {
+					t.Fatal("bytes differ")
+				}
+				return
+			}
+			var api smithy.APIError
+			if !errors.As(err, &api) || api.ErrorCode() != tc.want {
+				t.Fatalf("GetObject: %v, want %s", err, tc.want)
+			}
+			var status interface{ HTTPStatusCode() int }
+			if !errors.As(err, &status) || status.HTTPStatusCode() != http.StatusForbidden {
+				t.Fatalf("GetObject: %v, want status 403", err)
+			}
+			_, err = client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &m.Bucket})
+			if !errors.As(err, &api) || api.ErrorCode() != tc.want {
+				t.Fatalf("ListObjectsV2: %v, want %s", err, tc.want)
+			}
+		})
+	}
+
+	t.Run("put with a signed payload", func(t *testing.T) {
+		client := newS3Client(c.S3URL(), "us-east-1", simAccessKey, simSecretKey)
+		body := []byte("a key with spaces and ~ (odd) chars")
+		key := "odd dir/a+b ~(1).txt"
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &m.Bucket, Key: &key, Body: bytes.NewReader(body)}); err != nil {
+			t.Fatalf("PutObject: %v", err)
+		}
+		if got := getObject(t, client, m.Bucket, key, ""); !bytes.Equal(got, body) {
+			t.Fatalf("read back %q", got)
+		}
+	})
+
+	t.Run("presigned URL", func(t *testing.T) {
+		for _, secret := range []string{simSecretKey, "wrong-secret"} {
+			pre := s3.NewPresignClient(newS3Client(c.S3URL(), "us-east-1", simAccessKey, secret))
+			req, err := pre.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &m.Bucket, Key: &m.Key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, body, err := fetch(req.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok := resp.StatusCode == http.StatusOK && sha256.Sum256(body) == m.SHA256
+			if ok != (secret == simSecretKey) {
+				t.Fatalf("secret %s: %d %.200q", secret, resp.StatusCode, body)
+			}
+		}
+	})
+
+	t.Run("anonymous and skewed", func(t *testing.T) {
+		url := c.S3URL() + "/" + m.Bucket + "/" + m.Key
+		resp, err := http.Get(url) // not noReuse: that one signs
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "<Code>AccessDenied</Code>") {
+			t.Fatalf("unsigned GET: %d %s", resp.StatusCode, body)
+		}
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		creds := aws.Credentials{AccessKeyID: simAccessKey, SecretAccessKey: simSecretKey}
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now().Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = http.DefaultClient.Do(req) // as signed here, not re-signed
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "RequestTimeTooSkewed") {
+			t.Fatalf("an hour old signature: %d %.200q", resp.StatusCode, b)
+		}
+	})
+}
