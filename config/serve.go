@@ -52,8 +52,9 @@ func parseListen(v string) (string, error) {
 	if err != nil || strings.ContainsAny(host, "/ ") {
 		return "", errors.New("must be host:port, e.g. 127.0.0.1:4000")
 	}
-	if err := checkPort(port); err != nil || port == "" {
-		return "", errors.New("must be host:port with a port 1-65535, e.g. 127.0.0.1:4000")
+	// Port 0 lets the system choose (printed at start): for tests and demos.
+	if err := checkPort(port); port != "0" && (err != nil || port == "") {
+		return "", errors.New("must be host:port with a port 0-65535, e.g. 127.0.0.1:4000")
 	}
 	return v, nil
 }

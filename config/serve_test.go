@@ -49,7 +49,7 @@ serveTrustedProxies=127.0.0.1, 10.0.0.0/8
 	}
 	for text, want := range map[string]string{
 		"serveListen=4000\n":                `config: serveListen: must be host:port, e.g. 127.0.0.1:4000 (got "4000")`,
-		"serveListen=127.0.0.1:99999\n":     `config: serveListen: must be host:port with a port 1-65535, e.g. 127.0.0.1:4000 (got "127.0.0.1:99999")`,
+		"serveListen=127.0.0.1:99999\n":     `config: serveListen: must be host:port with a port 0-65535, e.g. 127.0.0.1:4000 (got "127.0.0.1:99999")`,
 		"servePublicUrl=rec.example.com\n":  `config: servePublicUrl: must be an http:// or https:// URL (got "rec.example.com")`,
 		"serveLinkTtl=P1M\n":                `config: serveLinkTtl: must not use years or months: give an ISO-8601 duration such as PT15M (got "P1M")`,
 		"serveLinkTtl=P8D\n":                `config: serveLinkTtl: must be at most a week (P7D) (got "P8D")`,
