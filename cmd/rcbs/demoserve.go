@@ -67,4 +67,3 @@ and in another terminal:
 	}
 	return runServe(ctx, &env, cfg)
 }
-
