@@ -16,10 +16,16 @@ import (
 func queryKinds(s synth) map[string]func(r *rand.Rand) archive.Query {
 	day := func(r *rand.Rand) time.Time { return s.start.Add(time.Duration(r.IntN(365)) * 24 * time.Hour) }
 	return map[string]func(r *rand.Rand) archive.Query{
-		"newest page":        func(r *rand.Rand) archive.Query { return archive.Query{} },
-		"one day":            func(r *rand.Rand) archive.Query { d := day(r); return archive.Query{From: d, To: d.Add(24 * time.Hour)} },
-		"agent":              func(r *rand.Rand) archive.Query { return archive.Query{Agent: agent(r.IntN(2000))} },
-		"agent + week":       func(r *rand.Rand) archive.Query { d := day(r); return archive.Query{Agent: agent(r.IntN(2000)), From: d, To: d.Add(7 * 24 * time.Hour)} },
+		"newest page": func(r *rand.Rand) archive.Query { return archive.Query{} },
+		"one day": func(r *rand.Rand) archive.Query {
+			d := day(r)
+			return archive.Query{From: d, To: d.Add(24 * time.Hour)}
+		},
+		"agent": func(r *rand.Rand) archive.Query { return archive.Query{Agent: agent(r.IntN(2000))} },
+		"agent + week": func(r *rand.Rand) archive.Query {
+			d := day(r)
+			return archive.Query{Agent: agent(r.IntN(2000)), From: d, To: d.Add(7 * 24 * time.Hour)}
+		},
 		"ani prefix (broad)": func(r *rand.Rand) archive.Query { return archive.Query{ANI: ani(r.IntN(50000))[:5]} },
 		"ani (one caller)":   func(r *rand.Rand) archive.Query { return archive.Query{ANI: ani(r.IntN(50000))} },
 		"dnis prefix":        func(r *rand.Rand) archive.Query { return archive.Query{DNIS: fmt.Sprintf("+1800555%03d", r.IntN(100))} },
@@ -93,6 +99,8 @@ func pct(ds []time.Duration) (p50, p95, mx time.Duration) {
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	at := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))].Round(10 * time.Microsecond) }
+	at := func(p float64) time.Duration {
+		return s[min(len(s)-1, int(p*float64(len(s))))].Round(10 * time.Microsecond)
+	}
 	return at(0.50), at(0.95), s[len(s)-1].Round(10 * time.Microsecond)
 }
