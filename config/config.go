@@ -3,6 +3,7 @@
 package config
 
 import (
+	"crypto/ed25519"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -95,6 +96,16 @@ type Config struct {
 	MetricsFile    string
 	PingURL        string
 
+	// Integrity and retention (spec §13, §14).
+	ManifestKeyFile string             // manifestKey as given, "" when unset
+	ManifestKey     ed25519.PrivateKey // parsed at load; nil when unset
+	VerifyKeyFile   string             // verifyKey as given
+	VerifyKey       ed25519.PublicKey  // parsed at load; nil when unset
+	RetentionDays   int                // 0: keep forever
+	PruneMode       string             // "trash" or "delete"
+	TrashDays       int
+	PruneAfterRun   bool
+
 	// From the environment only.
 	GWSUsername        string
 	GWSPassword        Secret
@@ -127,6 +138,8 @@ func Defaults() *Config {
 		RequestTimeout:        60 * time.Second,
 		Retries:               5,
 		LogFormat:             "text",
+		PruneMode:             "trash",
+		TrashDays:             30,
 		folder:                defaultFolder(),
 	}
 }
