@@ -13,5 +13,14 @@ func openCatalog(cfg *config.Config, log *slog.Logger) (w *archive.Writer, close
 	w = &archive.Writer{IndexFailed: func(err error) {
 		log.Warn("the search index could not take a recording; rcbs index rebuilds it", "err", err)
 	}}
-	return w, func() {}, nil
+	manifests, err := archive.OpenManifests(cfg.TargetDir, cfg.ManifestKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.Manifests = manifests
+	return w, func() {
+		if err := manifests.Close(); err != nil {
+			log.Error("the manifests could not be made durable; rcbs verify reports the files they miss", "err", err)
+		}
+	}, nil
 }
