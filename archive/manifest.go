@@ -43,8 +43,9 @@ func Day(t time.Time) string { return t.UTC().Format(DayLayout) }
 // Manifests appends to the day manifests and keeps their signature chain.
 // It is the archive.Adder of a backup run. Safe for concurrent use.
 type Manifests struct {
-	dir string
-	key ed25519.PrivateKey // nil: unsigned
+	root string
+	dir  string
+	key  ed25519.PrivateKey // nil: unsigned
 
 	mu    sync.Mutex
 	open  map[string]*os.File // appended to since the last Sync, by file name
@@ -56,7 +57,7 @@ type Manifests struct {
 // left undone. The folder is created on the first write, so an archive
 // that never gets a manifest stays "unsigned" to verify.
 func OpenManifests(root string, key ed25519.PrivateKey) (*Manifests, error) {
-	m := &Manifests{dir: filepath.Join(root, filepath.FromSlash(ManifestDir)), key: key, open: map[string]*os.File{}}
+	m := &Manifests{root: root, dir: filepath.Join(root, filepath.FromSlash(ManifestDir)), key: key, open: map[string]*os.File{}}
 	b, err := os.ReadFile(filepath.Join(m.dir, resignMark))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -80,7 +81,16 @@ func (m *Manifests) Add(ctx context.Context, rec Recording) error {
 	}
 	var b strings.Builder
 	for _, f := range rec.Files {
-		fmt.Fprintf(&b, "%s  %s/%s\n", hex.EncodeToString(f.SHA256[:]), rec.Dir, f.Name)
+		sum := f.SHA256
+		if sum == ([32]byte{}) {
+			// The writer did not hash this file as it streamed (an engine
+			// path that does not yet): read it back rather than list a lie.
+			var err error
+			if sum, _, err = fileDigest(filepath.Join(m.root, filepath.FromSlash(rec.Dir), f.Name)); err != nil {
+				return fmt.Errorf("manifests: hash %s/%s: %w", rec.Dir, f.Name, err)
+			}
+		}
+		fmt.Fprintf(&b, "%s  %s/%s\n", hex.EncodeToString(sum[:]), rec.Dir, f.Name)
 	}
 	return m.Append(Day(rec.Start), ManifestExt, b.String())
 }

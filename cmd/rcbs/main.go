@@ -51,6 +51,7 @@ func commands() []command {
 		{"decrypt", "decrypt downloaded *.bin files or whole trees", cmdDecrypt},
 		{"demo", "back up and decrypt an embedded simulated cloud", cmdDemo},
 		{"simulate", "serve a simulated recording cloud (API + S3)", cmdSimulate},
+		{"verify", "prove the archive whole: sizes, sha256 manifests, signatures, gaps", cmdVerify},
 		{"version", "print version, Go version and commit", cmdVersion},
 	}
 }
