@@ -173,5 +173,24 @@ func (m *Manifests) Sync() error {
 	return nil
 }
 
+// Flush makes the appended lines durable without re-signing: for a
+// caller that must have its lines on disk before it acts (prune lists a
+// file as pruned before it moves it) and signs once at the end. The
+// re-sign mark stays until Sync.
+func (m *Manifests) Flush() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	for name, f := range m.open {
+		if err := f.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("manifests: sync %s: %w", name, err))
+		}
+	}
+	if len(m.open) > 0 {
+		errs = append(errs, atomicfile.SyncDir(m.dir)) // a list created since
+	}
+	return errors.Join(errs...)
+}
+
 // Close syncs and releases the open files.
 func (m *Manifests) Close() error { return m.Sync() }

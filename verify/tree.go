@@ -18,10 +18,6 @@ import (
 	"github.com/rcbs/rcbs/internal/atomicfile"
 )
 
-// HoldFile marks a recording folder under legal hold (spec §14); it is
-// rcbs's own and belongs to no manifest.
-const HoldFile = ".rcbs-hold"
-
 // job is one file for a worker to check.
 type job struct {
 	rel     string // relative to the root
@@ -155,7 +151,7 @@ func (v *verifier) checkStray(ctx context.Context, f archive.Folder, jobs chan<-
 // skipped: rcbs's temporary files (the next run removes them) and the
 // legal-hold mark are not archive content.
 func skipped(name string) bool {
-	return strings.HasPrefix(name, atomicfile.TempPrefix) || name == HoldFile
+	return strings.HasPrefix(name, atomicfile.TempPrefix) || name == archive.HoldFile
 }
 
 // dayOf is the manifest day listing path, or "".

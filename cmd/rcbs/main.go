@@ -52,6 +52,7 @@ func commands() []command {
 		{"demo", "back up and decrypt an embedded simulated cloud", cmdDemo},
 		{"simulate", "serve a simulated recording cloud (API + S3)", cmdSimulate},
 		{"verify", "prove the archive whole: sizes, sha256 manifests, signatures, gaps", cmdVerify},
+		{"prune", "apply the retention policy: trash or delete expired recordings", cmdPrune},
 		{"version", "print version, Go version and commit", cmdVersion},
 	}
 }
