@@ -13,6 +13,10 @@ import (
 // trash, audit log, markers). Walks of the recording tree skip it.
 const MetaDir = ".rcbs"
 
+// HoldFile in a recording folder puts the recording under legal hold: prune
+// never deletes it (spec §14). It is rcbs's mark, not archive content.
+const HoldFile = ".rcbs-hold"
+
 // File is one file of a recording as written, with the sha256 of its bytes.
 type File struct {
 	Name   string // base name inside the recording folder

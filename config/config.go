@@ -3,6 +3,7 @@
 package config
 
 import (
+	"crypto/ed25519"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -96,6 +97,16 @@ type Config struct {
 	PingURL        string
 	Serve          Serve // rcbs serve (spec §12)
 
+	// Integrity and retention (spec §13, §14).
+	ManifestKeyFile string             // manifestKey as given, "" when unset
+	ManifestKey     ed25519.PrivateKey // parsed at load; nil when unset
+	VerifyKeyFile   string             // verifyKey as given
+	VerifyKey       ed25519.PublicKey  // parsed at load; nil when unset
+	RetentionDays   int                // 0: keep forever
+	PruneMode       string             // "trash" or "delete"
+	TrashDays       int
+	PruneAfterRun   bool
+
 	// From the environment only.
 	GWSUsername        string
 	GWSPassword        Secret
@@ -129,6 +140,8 @@ func Defaults() *Config {
 		Retries:               5,
 		LogFormat:             "text",
 		Serve:                 Serve{Listen: "127.0.0.1:4000", LinkTTL: 15 * time.Minute},
+		PruneMode:             "trash",
+		TrashDays:             30,
 		folder:                defaultFolder(),
 	}
 }

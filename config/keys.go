@@ -65,6 +65,15 @@ func keyTable() []keySpec {
 		}},
 		{"metricsFile", "", setMetricsFile},
 		{"pingUrl", "", func(c *Config, v string) (err error) { c.PingURL, err = parseURL(v); return }},
+		{"manifestKey", "", setManifestKey},
+		{"verifyKey", "", setVerifyKey},
+		{"retentionDays", "0", func(c *Config, v string) (err error) { c.RetentionDays, err = parseInt(v, 0, 11000); return }},
+		{"pruneMode", "trash", func(c *Config, v string) (err error) {
+			c.PruneMode, err = oneOf(strings.ToLower(v), "trash", "delete")
+			return
+		}},
+		{"trashDays", "30", func(c *Config, v string) (err error) { c.TrashDays, err = parseInt(v, 0, 11000); return }},
+		{"pruneAfterRun", "false", func(c *Config, v string) (err error) { c.PruneAfterRun, err = parseBool(v); return }},
 	}, serveKeys()...)
 }
 

@@ -153,6 +153,9 @@ func (c *Config) check(getenv func(string) string) error {
 	if err := c.checkProxy("gwsProxyHost", "gwsProxyPort", c.GWSProxyPort != 0); err != nil {
 		return err
 	}
+	if err := c.checkRetention(); err != nil {
+		return err
+	}
 	if c.DownloadMode == "single" {
 		c.NumThreads = 1
 	}

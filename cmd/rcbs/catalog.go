@@ -16,11 +16,21 @@ func openCatalog(ctx context.Context, cfg *config.Config, log *slog.Logger) (w *
 	w = &archive.Writer{IndexFailed: func(err error) {
 		log.Warn("the search index could not take a recording; rcbs index rebuilds it", "err", err)
 	}}
+	manifests, err := archive.OpenManifests(cfg.TargetDir, cfg.ManifestKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.Manifests = manifests
+	closeManifests := func() {
+		if err := manifests.Close(); err != nil {
+			log.Error("the manifests could not be made durable; rcbs verify reports the files they miss", "err", err)
+		}
+	}
 	idx, err := openArchiveIndex(ctx, cfg.TargetDir, cfg.TargetDir, log)
 	if err != nil {
 		log.Warn("the search index cannot be opened; backing up without it (rcbs index rebuilds it)", "err", err)
-		return w, func() {}, nil
+		return w, closeManifests, nil
 	}
 	w.Index = idx
-	return w, func() { idx.Close() }, nil
+	return w, func() { idx.Close(); closeManifests() }, nil
 }

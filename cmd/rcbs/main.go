@@ -54,6 +54,8 @@ func commands() []command {
 		{"simulate", "serve a simulated recording cloud (API + S3)", cmdSimulate},
 		{"index", "rebuild the archive's search index from the tree", cmdIndex},
 		{"serve", "serve the archive: search API, signed links, media streaming", cmdServe},
+		{"verify", "prove the archive whole: sizes, sha256 manifests, signatures, gaps", cmdVerify},
+		{"prune", "apply the retention policy: trash or delete expired recordings", cmdPrune},
 		{"version", "print version, Go version and commit", cmdVersion},
 	}
 }

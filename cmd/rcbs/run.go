@@ -88,6 +88,9 @@ func runBackup(ctx context.Context, e *env, cfg *config.Config, now time.Time, d
 		fmt.Fprintln(e.stdout, sum.Line())
 	}
 	logVerified(log, sum)
+	if err == nil && !dryRun && cfg.PruneAfterRun {
+		err = pruneArchive(ctx, e, cfg, now, false) // spec §14: after each successful run
+	}
 	if dryRun && err == nil {
 		fmt.Fprintf(e.stdout, "dry run: would download %d recordings, %d bytes\n", sum.Pending, sum.PendingBytes)
 	}

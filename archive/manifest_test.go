@@ -1,0 +1,118 @@
+package archive
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testRecording(id string, start time.Time, files ...string) Recording {
+	rec := Recording{ID: id, Dir: start.Format("2006/01/02/15") + "/" + id, Start: start}
+	for _, f := range files {
+		rec.Files = append(rec.Files, File{Name: f, Size: int64(len(f)), SHA256: sha256.Sum256([]byte(f))})
+	}
+	return rec
+}
+
+// TestManifestChain: lines land in the day of the start, the chain checks
+// out, and each kind of tampering breaks it at the day it names.
+func TestManifestChain(t *testing.T) {
+	root := t.TempDir()
+	_, key, _ := ed25519.GenerateKey(nil)
+	m, err := OpenManifests(root, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d1 := time.Date(2024, 3, 8, 23, 59, 0, 0, time.UTC)
+	for i, start := range []time.Time{d1, d1.Add(time.Hour), d1.Add(25 * time.Hour)} {
+		if err := m.Add(ctx, testRecording("R"+string(rune('A'+i)), start, "a.bin", "recording.json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, ManifestDir)
+	days, _ := ManifestDays(dir)
+	if strings.Join(days, ",") != "2024-03-08,2024-03-09,2024-03-10" {
+		t.Fatalf("days %q", days)
+	}
+	var got []string
+	if err := ReadManifest(filepath.Join(dir, "2024-03-09"+ManifestExt), func(e Entry) error { got = append(got, e.Path); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "2024/03/09/00/RB/a.bin,2024/03/09/00/RB/recording.json" {
+		t.Errorf("2024-03-09 lists %q", got)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	check := func(want ChainStatus, wantDay string) {
+		t.Helper()
+		st, problems, _, err := CheckChain(dir, pub)
+		if err != nil || st != want || (wantDay != "" && (len(problems) == 0 || !strings.Contains(problems[0], wantDay))) {
+			t.Errorf("CheckChain = %s %q %v, want %s at %s", st, problems, err, want, wantDay)
+		}
+	}
+	check(ChainOK, "")
+	// A late recording of the first day re-signs from there on.
+	if err := m.Add(ctx, testRecording("RL", d1.Add(-time.Hour), "b.bin")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, resignMark)); err != nil {
+		t.Errorf("no re-sign mark before Sync: %v", err)
+	}
+	if err := m.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	check(ChainOK, "")
+	if _, err := os.Stat(filepath.Join(dir, resignMark)); err == nil {
+		t.Errorf("re-sign mark left after Sync")
+	}
+	// Another key: broken at the first day.
+	_, other, _ := ed25519.GenerateKey(nil)
+	st, _, _, _ := CheckChain(dir, other.Public().(ed25519.PublicKey))
+	if st != ChainBroken {
+		t.Errorf("checked with another key: %s", st)
+	}
+	// An edit in the middle day.
+	p := filepath.Join(dir, "2024-03-09"+ManifestExt)
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, append(b, []byte("0000000000000000000000000000000000000000000000000000000000000000  x\n")...), 0o600)
+	check(ChainBroken, "2024-03-09")
+	os.WriteFile(p, b, 0o600)
+	check(ChainOK, "")
+	// A day removed whole: the next one breaks.
+	os.Remove(p)
+	os.Remove(filepath.Join(dir, "2024-03-09"+SigExt))
+	check(ChainBroken, "2024-03-10")
+}
+
+// A process killed between the append and the signature leaves the mark;
+// the next OpenManifests re-signs from it.
+func TestManifestResignAfterKill(t *testing.T) {
+	root := t.TempDir()
+	_, key, _ := ed25519.GenerateKey(nil)
+	m, _ := OpenManifests(root, key)
+	ctx := context.Background()
+	day := time.Date(2024, 3, 8, 1, 0, 0, 0, time.UTC)
+	m.Add(ctx, testRecording("A", day, "a.bin"))
+	m.Sync()
+	m.Add(ctx, testRecording("B", day, "b.bin"))
+	m.open["2024-03-08"+ManifestExt].Sync() // the kill: no Sync
+	dir := filepath.Join(root, ManifestDir)
+	pub := key.Public().(ed25519.PublicKey)
+	if st, _, _, _ := CheckChain(dir, pub); st != ChainBroken {
+		t.Fatalf("before recovery: %s", st)
+	}
+	if _, err := OpenManifests(root, key); err != nil {
+		t.Fatal(err)
+	}
+	if st, p, _, _ := CheckChain(dir, pub); st != ChainOK {
+		t.Errorf("after OpenManifests: %s %q", st, p)
+	}
+}
