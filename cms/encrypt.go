@@ -37,10 +37,11 @@ type keyTransRI struct {
 // EnvelopedData in DER, encrypted with c to every recipient certificate
 // (key transport c.KeyTransport(): RSA-OAEP with SHA-256 unless PKCS#1 v1.5
 // was chosen; openssl cms -decrypt opens both). random supplies the content
-// key and IV (crypto/rand.Reader in production; a seeded reader makes the
-// simulator's content encryption repeatable). Since Go 1.26 crypto/rsa
-// ignores a custom reader for the padding, so the wrapped keys differ run
-// to run whatever random is; the output size never does (see EncryptedSize).
+// key and IV, then OAEP's seed (crypto/rand.Reader in production; a seeded
+// reader makes the simulator's content encryption repeatable). Since Go
+// 1.26 crypto/rsa ignores a custom reader for the PKCS#1 v1.5 padding, so
+// those wrapped keys differ run to run whatever random is; the output size
+// never does (see EncryptedSize).
 //
 // The DER lengths follow from size, so the headers are written first and the
 // content is encrypted in 64 KiB chunks: memory stays flat whatever size is.
