@@ -78,7 +78,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	}
 	opts := export.Options{TempDir: filepath.Dir(f.out)}
 	if f.key != "" {
-		if opts.Key, err = loadKey(f.key, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
+		if opts.Key, err = loadKey("export", f.key, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
 			return err
 		}
 	}
