@@ -110,10 +110,11 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
+	s := &Server{
 		opt: opt, links: links, limiter: NewLimiter(opt.Now), metrics: newMetrics(),
 		log: opt.Log, now: opt.Now,
-	}, nil
+	}
+	return s, s.enableWeb() // the page, sign-in, /x/ zip and /dav/ (web.go)
 }
 
 // Links is the server's link signer.

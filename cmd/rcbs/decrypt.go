@@ -87,7 +87,7 @@ func parseDecryptFlags(e *env, args []string) (decrypt.Options, error) {
 		return opts, usagef("decrypt: -j must be at least 1 (got %d)", opts.Jobs)
 	}
 	var err error
-	if opts.Key, err = loadKey(*keyFile, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
+	if opts.Key, err = loadKey("decrypt", *keyFile, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
 		return opts, err
 	}
 	if *certFile == "" {
@@ -113,14 +113,14 @@ func decryptUsageError(err error) error {
 
 // loadKey reads the key; a bad key is a usage error (exit 2), like a bad
 // config value: nothing was attempted yet.
-func loadKey(name, passphrase string) (*rsa.PrivateKey, error) {
+func loadKey(cmd, name, passphrase string) (*rsa.PrivateKey, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return nil, usagef("decrypt: -key: %v", err)
+		return nil, usagef("%s: -key: %v", cmd, err)
 	}
 	k, err := cms.ParseKey(b, []byte(passphrase))
 	if err != nil {
-		return nil, usagef("decrypt: -key %s: %v", name, err)
+		return nil, usagef("%s: -key %s: %v", cmd, name, err)
 	}
 	return k, nil
 }

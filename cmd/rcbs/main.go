@@ -50,6 +50,7 @@ func commands() []command {
 		{"run", "one backup run (the default command)", cmdRun},
 		{"plan", "print the window, shards and instance split; contact nothing", cmdPlan},
 		{"decrypt", "decrypt downloaded *.bin files or whole trees", cmdDecrypt},
+		{"export", "write chosen recordings to a zip with call-info PDFs", cmdExport},
 		{"demo", "back up and decrypt an embedded simulated cloud", cmdDemo},
 		{"simulate", "serve a simulated recording cloud (API + S3)", cmdSimulate},
 		{"index", "rebuild the archive's search index from the tree", cmdIndex},
