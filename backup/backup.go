@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/rcbs/rcbs/archive"
@@ -92,6 +93,9 @@ type Tuning struct {
 	MaxBackoff         time.Duration // default 30s
 	// Random supplies keys and IVs of tool-side encryption; default crypto/rand.
 	Random io.Reader
+	// FileSync makes a recording file's data durable before its rename;
+	// default (*os.File).Sync. Tests replace it to fail the sync.
+	FileSync func(*os.File) error
 }
 
 // Summary is what a run did, for the summary line and the metrics file.

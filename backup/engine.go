@@ -73,7 +73,7 @@ func newEngine(cfg *config.Config, deps Deps) *engine {
 	if e.prog == nil {
 		e.prog = noProgress{}
 	}
-	e.files = atomicfile.NewBatch(e.root)
+	e.files = atomicfile.NewBatch(e.root, atomicfile.WithSync(e.tun.FileSync))
 	e.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	return e
 }
