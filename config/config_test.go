@@ -117,7 +117,9 @@ func TestParseValues(t *testing.T) {
 		{"escape kept through the properties layer", prefix + "mediaTypePattern=audio\\\\/mp3|video\\\\/mp4\n",
 			nil, func(c *Config) bool { return matchesAll(c, "audio/mp3", "video/mp4") && matchesNone(c, "audio\\/mp3") }},
 		{"plain pattern is anchored", prefix + "mediaTypePattern=audio/mp3\n",
-			nil, func(c *Config) bool { return matchesAll(c, "audio/mp3") && matchesNone(c, "video/mp4", "audio/mp3;codec=x") }},
+			nil, func(c *Config) bool {
+				return matchesAll(c, "audio/mp3") && matchesNone(c, "video/mp4", "audio/mp3;codec=x")
+			}},
 		{"folder format", prefix + "recordingFolderFormat=yyyy-MM/dd_HH.mm/'rec'\n",
 			nil, func(c *Config) bool {
 				return c.FolderFor(time.Date(2018, 2, 12, 19, 1, 7, 0, time.UTC)) == "2018-02/12_19.01/rec"
