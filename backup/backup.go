@@ -142,6 +142,9 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
+	if e.PID <= 0 { // the holder has not written its pid yet
+		return fmt.Sprintf("targetDir %s is in use by another rcbs (pid not yet written)", e.Dir)
+	}
 	return fmt.Sprintf("targetDir %s is in use by another rcbs (pid %d)", e.Dir, e.PID)
 }
 
