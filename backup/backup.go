@@ -109,7 +109,12 @@ type Summary struct {
 	Failed     int
 	Bytes      int64 // bytes written to final files (media and recording.json)
 	Duration   time.Duration
-	FailedIDs  []string
+	// FailedIDs are the first MaxFailedIDs failed recordings, for a
+	// message; Failed counts them all (memory must not grow with them).
+	FailedIDs []string
+	// Unencrypted counts recordings whose media arrived unencrypted and
+	// were stored as is (no encryptionCertificate); warned once per run.
+	Unencrypted int
 	// Dry run only: recordings that would be downloaded and their bytes.
 	Pending      int
 	PendingBytes int64
@@ -121,6 +126,9 @@ func (s Summary) Line() string {
 		s.Window.Start.UTC().Format(sharding.TimeLayout), s.Window.End.UTC().Format(sharding.TimeLayout),
 		s.Shards, s.Listed, s.Mine, s.Downloaded, s.Skipped, s.Failed, s.Bytes, s.Duration.Round(time.Millisecond))
 }
+
+// MaxFailedIDs bounds Summary.FailedIDs.
+const MaxFailedIDs = 100
 
 // ErrRecordingsFailed is returned (wrapped) when some recordings failed:
 // exit 1, the state not advanced past them.

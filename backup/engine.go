@@ -55,8 +55,10 @@ type engine struct {
 	// request would see refused.
 	abort context.CancelCauseFunc
 
-	mu  sync.Mutex // guards sum
+	mu  sync.Mutex // guards sum and firstUnencrypted
 	sum Summary
+	// firstUnencrypted is the first recording counted in sum.Unencrypted.
+	firstUnencrypted string
 }
 
 func newEngine(cfg *config.Config, deps Deps) *engine {
@@ -138,6 +140,7 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (sum Summary, err e
 	err = e.run(ctx)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.warnUnencrypted()
 	e.sum.Duration = e.deps.Now().Sub(started)
 	return e.sum, err
 }

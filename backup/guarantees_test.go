@@ -3,12 +3,15 @@ package backup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"github.com/rcbs/rcbs/metadata"
 )
 
 // A disk that cannot make a file durable fails the recording: neither the
@@ -49,5 +52,22 @@ func TestFailedSyncFailsTheRecording(t *testing.T) {
 	}
 	if got := readState(t, w.target); got != stateLine(day(2, 0)) {
 		t.Errorf("state %q, want %q: the failed shard must hold it", got, stateLine(day(2, 0)))
+	}
+}
+
+// Summary.FailedIDs keeps the first MaxFailedIDs ids and Failed counts
+// them all: a run where every recording fails holds no more ids than that.
+func TestFailedIDsBounded(t *testing.T) {
+	w := newWorld(t)
+	e := newEngine(w.config(), w.deps())
+	n := MaxFailedIDs + 50
+	for i := range n {
+		rec := metadata.Recording{ID: fmt.Sprintf("../BAD%03d", i)} // invalid: fails without any I/O
+		if hold := e.handle(context.Background(), e.log, rec); hold {
+			t.Fatalf("an invalid recording holds the state")
+		}
+	}
+	if e.sum.Failed != n || len(e.sum.FailedIDs) != MaxFailedIDs || e.sum.FailedIDs[0] != "../BAD000" {
+		t.Errorf("failed %d, %d ids kept (first %q); want %d failed, the first %d ids kept", e.sum.Failed, len(e.sum.FailedIDs), e.sum.FailedIDs[0], n, MaxFailedIDs)
 	}
 }
