@@ -56,11 +56,28 @@ func commands() []command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go interrupts(sigs, cancel, os.Stderr, os.Exit)
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal(os.Stdout)}
 	code := runMain(ctx, e, os.Args[1:])
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	os.Exit(code)
+}
+
+// interrupts turns the first SIGINT/SIGTERM into a cancelled context (the
+// run stops, discards in-flight files, reports and exits 130) and a second
+// one into an exit 130 at once, for a user who will not wait for that
+// cleanup (a ping or a metrics write to a hung mount). Nothing half-written
+// is left under a final name either way: files are renamed only when whole.
+func interrupts(sigs <-chan os.Signal, cancel context.CancelFunc, stderr io.Writer, exit func(int)) {
+	<-sigs
+	cancel()
+	<-sigs
+	fmt.Fprintln(stderr, "rcbs: interrupted again: exiting now")
+	exit(exitInterrupted)
 }
 
 // runMain dispatches to a command and maps its error to an exit code.
