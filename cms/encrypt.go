@@ -139,6 +139,7 @@ func wrapKeys(recipients []*x509.Certificate, key []byte, random io.Reader) ([][
 		if !ok {
 			return nil, fmt.Errorf("cms encrypt: recipient %s: not an RSA key", cert.Subject)
 		}
+		//lint:ignore SA1019 PKCS#1 v1.5 key transport is what the recording cloud and openssl cms write by default; rcbs writes it for them to open.
 		ek, err := rsa.EncryptPKCS1v15(random, pub, key)
 		if err != nil {
 			return nil, fmt.Errorf("cms encrypt: wrap key for %s: %w", cert.Subject, err)

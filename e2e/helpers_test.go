@@ -56,7 +56,11 @@ func TestMain(m *testing.M) {
 // buildAndRun builds ./cmd/rcbs into dir once, then runs the tests.
 func buildAndRun(m *testing.M, dir string) int {
 	bin := filepath.Join(dir, "rcbs")
-	build := exec.Command("go", "build", "-o", bin, "github.com/rcbs/rcbs/cmd/rcbs")
+	args := []string{"build", "-o", bin}
+	if os.Getenv("RCBS_E2E_RACE") == "1" { // scripts/test in CI: the journeys under the race detector
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/rcbs/rcbs/cmd/rcbs")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: go build ./cmd/rcbs:", err)
