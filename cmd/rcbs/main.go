@@ -32,7 +32,10 @@ const (
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	isTerminal     bool // stdout is a terminal: show a progress bar
+	// isTerminal: stderr, where the progress bar is drawn, is a terminal.
+	// Not stdout: `rcbs … 2>>log` from a terminal must not put bar frames
+	// into the log.
+	isTerminal bool
 	// logFormat is the loaded config's logFormat: with "json" even the
 	// final error line is a JSON object (spec §9).
 	logFormat string
@@ -60,11 +63,16 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go interrupts(sigs, cancel, os.Stderr, os.Exit)
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal(os.Stdout)}
+	e := newEnv(os.Stdout, os.Stderr)
 	code := runMain(ctx, e, os.Args[1:])
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)
+}
+
+// newEnv is the real outside world: the bar goes where it is drawn.
+func newEnv(stdout, stderr *os.File) *env {
+	return &env{stdout: stdout, stderr: stderr, getenv: os.Getenv, isTerminal: isTerminal(stderr)}
 }
 
 // interrupts turns the first SIGINT/SIGTERM into a cancelled context (the
