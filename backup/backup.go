@@ -89,8 +89,8 @@ type Tuning struct {
 	MultipartThreshold int64         // objects larger than this are fetched in ranged parts; default 32 MiB
 	PartSize           int64         // default 8 MiB
 	PartWorkers        int           // concurrent parts per object; default 4
-	BaseBackoff        time.Duration // first retry delay; default 500ms, doubled per attempt, with jitter
-	MaxBackoff         time.Duration // default 30s
+	BaseBackoff        time.Duration // ceiling of the first retry delay; default 500ms, doubled per attempt, full jitter
+	MaxBackoff         time.Duration // ceiling of every retry delay, a server's Retry-After included; default 30s
 	// Random supplies keys and IVs of tool-side encryption; default crypto/rand.
 	Random io.Reader
 	// FileSync makes a recording file's data durable before its rename;

@@ -39,7 +39,7 @@ func (e *engine) fetchWithRetry(ctx context.Context, dir string, m metadata.Medi
 		if attempt >= attempts || !retryable(err) {
 			return res, fmt.Errorf("media %s (attempt %d of %d): %w", m.MediaID, attempt, attempts, err)
 		}
-		d := backoff(attempt, e.tun.BaseBackoff, e.tun.MaxBackoff)
+		d := e.retryDelay(attempt, err)
 		e.log.Warn("retrying media", "id", filepath.Base(dir), "media", m.MediaID, "attempt", attempt, "in", d, "err", err)
 		if err := sleep(ctx, d); err != nil {
 			return res, err

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rcbs/rcbs/metadata"
 )
@@ -69,5 +73,69 @@ func TestFailedIDsBounded(t *testing.T) {
 	}
 	if e.sum.Failed != n || len(e.sum.FailedIDs) != MaxFailedIDs || e.sum.FailedIDs[0] != "../BAD000" {
 		t.Errorf("failed %d, %d ids kept (first %q); want %d failed, the first %d ids kept", e.sum.Failed, len(e.sum.FailedIDs), e.sum.FailedIDs[0], n, MaxFailedIDs)
+	}
+}
+
+// apiMediaLister serves media through the real API client, as rcbs does,
+// from a test server.
+type apiMediaLister struct {
+	*fakeLister
+	client *metadata.Client
+}
+
+func (l apiMediaLister) Media(ctx context.Context, m metadata.MediaFile) (io.ReadCloser, error) {
+	return l.client.Media(ctx, metadata.MediaFile{MediaID: m.MediaID, MediaPath: "/media/" + m.MediaID})
+}
+
+// mediaAPIRun runs one recording whose media comes from the API, which
+// answers every request with status (and Retry-After), and returns how
+// many media requests it got.
+func mediaAPIRun(t *testing.T, status int, retryAfter string, tun Tuning) (int64, *world) {
+	t.Helper()
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if retryAfter != "" {
+			rw.Header().Set("Retry-After", retryAfter)
+		}
+		rw.WriteHeader(status)
+	}))
+	defer srv.Close()
+	w := newWorld(t)
+	w.addRecording("BUSY", day(1, 10), media{id: "BUSY.mp3", typ: "audio/mp3", data: blob(1, 100), api: true})
+	cfg := w.config()
+	deps := w.deps()
+	deps.Tuning.BaseBackoff, deps.Tuning.MaxBackoff = tun.BaseBackoff, tun.MaxBackoff
+	client, err := metadata.NewClient(metadata.Options{Prefix: srv.URL + "/api/v2", Attempts: cfg.Retries,
+		BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps.Lister = apiMediaLister{fakeLister: w.lister, client: client}
+	sum, err := Run(context.Background(), cfg, deps)
+	if sum.Failed != 1 || err == nil {
+		t.Fatalf("run: %v, %+v; want the recording failed", err, sum)
+	}
+	return requests.Load(), w
+}
+
+// One retry layer: under a constant 429 a media file costs exactly
+// `retries` requests (not retries², as when the API client retried inside
+// the engine's loop), and each wait is the server's Retry-After.
+func TestMediaRetriesOneLayer(t *testing.T) {
+	n, w := mediaAPIRun(t, http.StatusTooManyRequests, "0.2", Tuning{BaseBackoff: time.Millisecond, MaxBackoff: time.Second})
+	retries := w.config().Retries
+	if n != int64(retries) {
+		t.Errorf("%d media requests, want retries=%d", n, retries)
+	}
+	if got := strings.Count(w.logs.String(), "in=200ms"); got != retries-1 {
+		t.Errorf("%d retries waited the Retry-After of 200ms, want %d:\n%s", got, retries-1, w.logs.String())
+	}
+}
+
+// A 403 is an answer, not a hiccup: one request.
+func TestMediaForbiddenNotRetried(t *testing.T) {
+	if n, _ := mediaAPIRun(t, http.StatusForbidden, "", Tuning{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond}); n != 1 {
+		t.Errorf("%d media requests, want 1", n)
 	}
 }
