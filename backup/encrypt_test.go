@@ -77,16 +77,25 @@ func TestToolSideEncryption(t *testing.T) {
 	}
 }
 
-func TestPlainMediaWarnsOncePerRecording(t *testing.T) {
+// Media stored unencrypted are warned about once per run, not once per
+// recording (thousands of cron mails): one line with the count and the
+// first recording, and the count in the summary.
+func TestPlainMediaWarnsOncePerRun(t *testing.T) {
 	w := newWorld(t)
 	w.addRecording("PLAINREC", day(1, 1), media{id: "a.mp3", typ: "audio/mp3", data: blob(1, 10)},
 		media{id: "b.mp4", typ: "video/mp4", data: blob(2, 10)})
-	if _, err := w.run(context.Background(), w.deps()); err != nil {
+	w.addRecording("PLAIN2", day(2, 1), media{id: "c.mp3", typ: "audio/mp3", data: blob(3, 10)})
+	w.addRecording("PLAIN3", day(2, 2), media{id: "d.mp3", typ: "audio/mp3", data: blob(4, 10)})
+	sum, err := w.run(context.Background(), w.deps())
+	if err != nil {
 		t.Fatal(err)
 	}
 	logs := w.logs.String()
-	if n := strings.Count(logs, "media arrived unencrypted"); n != 1 || !strings.Contains(logs, "PLAINREC") {
-		t.Errorf("%d warnings, want 1 naming the recording:\n%s", n, logs)
+	if n := strings.Count(logs, "media arrived unencrypted"); n != 1 || !strings.Contains(logs, "recordings=3") || !strings.Contains(logs, "first=PLAINREC") {
+		t.Errorf("%d warnings, want 1 with the count and the first recording:\n%s", n, logs)
+	}
+	if sum.Unencrypted != 3 {
+		t.Errorf("summary counts %d unencrypted, want 3", sum.Unencrypted)
 	}
 	_ = cms.AES128CBC
 }

@@ -65,11 +65,13 @@ type engine struct {
 	// request would see refused.
 	abort context.CancelCauseFunc
 
-	mu  sync.Mutex // guards sum
+	mu  sync.Mutex // guards sum and firstUnencrypted
 	sum Summary
 	// walked: every shard was visited; a run that ends without it stopped
 	// early (Summary.Stopped).
 	walked bool
+	// firstUnencrypted is the first recording counted in sum.Unencrypted.
+	firstUnencrypted string
 }
 
 func newEngine(cfg *config.Config, deps Deps) *engine {
@@ -86,7 +88,7 @@ func newEngine(cfg *config.Config, deps Deps) *engine {
 	if e.prog == nil {
 		e.prog = noProgress{}
 	}
-	e.files = atomicfile.NewBatch(e.root)
+	e.files = atomicfile.NewBatch(e.root, atomicfile.WithSync(e.tun.FileSync))
 	e.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	e.small.New = func() any { b := make([]byte, smallBufSize); return &b }
 	e.flow = newFlow(e.tun.StartInFlight, e.tun.MaxInFlight)
@@ -178,6 +180,7 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (sum Summary, err e
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.warnUnencrypted()
 	e.sum.Duration = e.deps.Now().Sub(started)
 	e.sum.InFlightPeak, e.sum.InFlightCuts, e.sum.InFlightWindow = peak, cuts, window
 	e.sum.Stopped = !e.walked

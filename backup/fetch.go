@@ -48,7 +48,7 @@ func (e *engine) fetchWithRetry(ctx context.Context, dir string, m metadata.Medi
 		if throttling(err) {
 			e.flow.throttled()
 		}
-		d := backoff(attempt, e.tun.BaseBackoff, e.tun.MaxBackoff)
+		d := e.retryDelay(attempt, err)
 		e.log.Warn("retrying media", "id", filepath.Base(dir), "media", m.MediaID, "attempt", attempt, "in", d, "err", err)
 		if err := sleep(ctx, d); err != nil {
 			return res, err

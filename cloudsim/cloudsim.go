@@ -35,6 +35,9 @@ type Options struct {
 	LegacyCap        bool    // cap every query at its first 100 results, ignore offset, no paging
 	Paging           string  // PagingPath (default), PagingAbsolute or PagingNone
 	NoSettings       bool    // the settings API answers 404 (defaults apply in rcbs)
+	// ExtraMediaTypes: every recording also gets one media file of each
+	// type (e.g. "audio/mp3x"), to prove that rcbs leaves them alone.
+	ExtraMediaTypes []string
 
 	Username, Password string // Basic auth the API demands; both empty = no auth
 	Bucket             string // default "rcbs-recordings"

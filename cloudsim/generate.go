@@ -198,6 +198,7 @@ func (g *generator) media(r *rand.Rand, rec *genRecording, agent string) []media
 	if r.IntN(5) == 0 {
 		types = append(types, "video/mp4")
 	}
+	types = append(types, g.opts.ExtraMediaTypes...)
 	var specs []mediaSpec
 	for i, typ := range types {
 		spec, m, viaURI := g.oneMedia(r, rec, i, typ, agent)

@@ -149,6 +149,7 @@ func unwrapPKCS1v15(ek []byte, key *rsa.PrivateKey, keyLen int) ([]byte, bool, e
 		return nil, false, err
 	}
 	before := bytes.Clone(k)
+	//lint:ignore SA1019 the cloud and openssl cms wrap keys with PKCS#1 v1.5; the session-key form is the constant-time (Bleichenbacher-safe) way to open them.
 	if err := rsa.DecryptPKCS1v15SessionKey(nil, key, ek, k); err != nil {
 		return k, false, nil // wrong length for this key: public information
 	}

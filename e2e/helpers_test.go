@@ -56,8 +56,14 @@ func TestMain(m *testing.M) {
 // buildAndRun builds ./cmd/rcbs into dir once, then runs the tests.
 func buildAndRun(m *testing.M, dir string) int {
 	bin := filepath.Join(dir, "rcbs")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/rcbs/rcbs/cmd/rcbs")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0") // the static binary the README ships
+	args := []string{"build", "-trimpath", "-o", bin}
+	env := append(os.Environ(), "CGO_ENABLED=0") // the static binary the README ships
+	if os.Getenv("RCBS_E2E_RACE") == "1" {       // scripts/test in CI: the journeys under the race detector, which needs cgo
+		args = append(args, "-race")
+		env = append(os.Environ(), "CGO_ENABLED=1")
+	}
+	build := exec.Command("go", append(args, "github.com/rcbs/rcbs/cmd/rcbs")...)
+	build.Env = env
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: go build ./cmd/rcbs:", err)

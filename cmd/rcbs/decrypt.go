@@ -50,8 +50,9 @@ func cmdDecrypt(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	start := time.Now()
-	meter := newProgressMeter("files", e.isTerminal, e.stderr, newLogger(e.stderr, "text"), cronInterval)
-	opts.Progress = decryptProgress{m: meter, errs: e.stderr}
+	con := newConsole(e.stderr) // file errors clear and redraw the bar
+	meter := newProgressMeter("files", e.isTerminal, con, newLogger(con, "text"), cronInterval)
+	opts.Progress = decryptProgress{m: meter, errs: con}
 	sum, err := decrypt.Run(ctx, opts)
 	meter.Close()
 	fmt.Fprintf(e.stdout, "decrypted %d, skipped %d, failed %d, bytes %d, %s\n",

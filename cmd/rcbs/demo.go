@@ -162,11 +162,12 @@ func demoDecrypt(ctx context.Context, e *env, cloud *cloudsim.Cloud, p demoPaths
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	meter := newProgressMeter("files", e.isTerminal, e.stderr, newLogger(e.stderr, "text"), cronInterval)
+	con := newConsole(e.stderr) // file errors clear and redraw the bar
+	meter := newProgressMeter("files", e.isTerminal, con, newLogger(con, "text"), cronInterval)
 	start := time.Now()
 	// Force: decrypted/ is the demo's own output, rewritten on every run.
 	sum, err := decrypt.Run(ctx, decrypt.Options{Key: key, Out: p.decrypted, Paths: []string{p.target}, Force: true,
-		Progress: decryptProgress{m: meter, errs: e.stderr}})
+		Progress: decryptProgress{m: meter, errs: con}})
 	meter.Close()
 	fmt.Fprintf(e.stdout, "decrypted %d, copied %d, failed %d, bytes %d, %s\n",
 		sum.Decrypted, sum.Copied, sum.Failed, sum.Bytes, time.Since(start).Round(time.Millisecond))

@@ -33,7 +33,10 @@ type env struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader // nil: nothing to read
 	getenv         func(string) string
-	isTerminal     bool // stdout is a terminal: show a progress bar
+	// isTerminal: stderr, where the progress bar is drawn, is a terminal.
+	// Not stdout: `rcbs … 2>>log` from a terminal must not put bar frames
+	// into the log.
+	isTerminal bool
 	// logFormat is the loaded config's logFormat: with "json" even the
 	// final error line is a JSON object (spec §9).
 	logFormat string
@@ -62,11 +65,33 @@ func commands() []command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv, isTerminal: isTerminal(os.Stdout)}
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go interrupts(sigs, cancel, os.Stderr, os.Exit)
+	e := newEnv(os.Stdout, os.Stderr)
 	code := runMain(ctx, e, os.Args[1:])
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	os.Exit(code)
+}
+
+// newEnv is the real outside world: the bar goes where it is drawn.
+func newEnv(stdout, stderr *os.File) *env {
+	return &env{stdout: stdout, stderr: stderr, stdin: os.Stdin, getenv: os.Getenv, isTerminal: isTerminal(stderr)}
+}
+
+// interrupts turns the first SIGINT/SIGTERM into a cancelled context (the
+// run stops, discards in-flight files, reports and exits 130) and a second
+// one into an exit 130 at once, for a user who will not wait for that
+// cleanup (a ping or a metrics write to a hung mount). Nothing half-written
+// is left under a final name either way: files are renamed only when whole.
+func interrupts(sigs <-chan os.Signal, cancel context.CancelFunc, stderr io.Writer, exit func(int)) {
+	<-sigs
+	cancel()
+	<-sigs
+	fmt.Fprintln(stderr, "rcbs: interrupted again: exiting now")
+	exit(exitInterrupted)
 }
 
 // runMain dispatches to a command and maps its error to an exit code.

@@ -62,12 +62,13 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 // runBackup wires the clients, the progress and the ping around one
 // backup.Run and prints the summary.
 func runBackup(ctx context.Context, e *env, cfg *config.Config, now time.Time, dryRun bool) error {
-	log := newLogger(e.stderr, cfg.LogFormat).With("run", newRunID(), "instance", cfg.InstanceID)
+	con := newConsole(e.stderr) // log lines clear and redraw the progress bar
+	log := newLogger(con, cfg.LogFormat).With("run", newRunID(), "instance", cfg.InstanceID)
 	lister, err := newLister(cfg, log)
 	if err != nil {
 		return err
 	}
-	meter := newProgressMeter("recordings", e.isTerminal, e.stderr, log, cronInterval)
+	meter := newProgressMeter("recordings", e.isTerminal, con, log, cronInterval)
 	deps := backup.Deps{Lister: lister, Progress: backupProgress{meter}, Logger: log, At: now, DryRun: dryRun,
 		Pending: func(id string, n int64) { fmt.Fprintf(e.stdout, "would download %s %d bytes\n", id, n) }}
 	if !dryRun {
