@@ -58,7 +58,8 @@ func buildAndRun(m *testing.M, dir string) int {
 	bin := filepath.Join(dir, "rcbs")
 	args := []string{"build", "-trimpath", "-o", bin}
 	env := append(os.Environ(), "CGO_ENABLED=0") // the static binary the README ships
-	if os.Getenv("RCBS_E2E_RACE") == "1" {       // scripts/test in CI: the journeys under the race detector, which needs cgo
+	// scripts/test in CI: the journeys under the race detector, which needs cgo.
+	if os.Getenv("RCBS_E2E_RACE") == "1" {
 		args = append(args, "-race")
 		env = append(os.Environ(), "CGO_ENABLED=1")
 	}
