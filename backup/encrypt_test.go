@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -23,10 +24,18 @@ func TestToolSideEncryption(t *testing.T) {
 	cmstest.Encrypt(t, in, out, []string{"-aes256"}, pki.CertFile)
 	vendorCMS, _ := os.ReadFile(out)
 
-	for _, format := range []string{"AES-128", "AES-256"} {
-		t.Run(format, func(t *testing.T) {
+	for _, tt := range []struct{ format, transport, wantAlg string }{
+		{"AES-128", "", "rsaesOaep"}, // the default
+		{"AES-256", "oaep", "rsaesOaep"},
+		{"AES-128", "pkcs1", "rsaEncryption"},
+	} {
+		format := tt.format
+		t.Run(format+" "+tt.transport, func(t *testing.T) {
 			w := newWorld(t)
 			w.extra = "encryptionCertificate=" + filepath.ToSlash(pki.CertFile) + "\nencryptionFormat=" + format + "\n"
+			if tt.transport != "" {
+				w.extra += "encryptionKeyTransport=" + tt.transport + "\n"
+			}
 			w.addRecording("REC", day(1, 1),
 				media{id: "plain.mp3", typ: "audio/mp3", data: plain},
 				media{id: "vendor.mp3", typ: "audio/mp3", data: vendorCMS},
@@ -54,6 +63,9 @@ func TestToolSideEncryption(t *testing.T) {
 			info := cmstest.OpenSSL(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", filepath.Join(recDir, "plain.mp3.bin"))
 			if !strings.Contains(string(info), aes) {
 				t.Errorf("not encrypted with %s:\n%.400s", aes, info)
+			}
+			if !strings.Contains(string(info), "algorithm: "+tt.wantAlg) {
+				t.Errorf("key not wrapped with %s: %q", tt.wantAlg, regexp.MustCompile(`algorithm: \S+`).FindAllString(string(info), -1))
 			}
 			// The next run sees the encrypted files as complete.
 			hs := &hookStore{inner: w.store(w.config())}

@@ -222,6 +222,11 @@ func (e *engine) loadEncryption() error {
 	if e.cipher, err = cms.ParseCipher(cmp.Or(e.cfg.EncryptionFormat, "AES-128")); err != nil {
 		return fmt.Errorf("encryptionFormat: %w", err)
 	}
+	kt, err := cms.ParseKeyTransport(cmp.Or(e.cfg.KeyTransport, "oaep"))
+	if err != nil {
+		return fmt.Errorf("encryptionKeyTransport: %w", err)
+	}
+	e.cipher = e.cipher.WithKeyTransport(kt)
 	if e.cfg.EncryptionCert != nil {
 		e.certs = []*x509.Certificate{e.cfg.EncryptionCert}
 		return nil

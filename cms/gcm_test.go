@@ -134,7 +134,7 @@ func authEnveloped(t *testing.T, cert *x509.Certificate, plain []byte) ([]byte, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ri, err := marshalRI(cert, ek)
+	ri, err := marshalRI(cert, PKCS1v15, ek)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package cms
 import (
 	"bytes"
 	"crypto/cipher"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -21,7 +22,7 @@ func encryptRaw(t *testing.T, plain []byte, c Cipher, cert *x509.Certificate) []
 	seed := randomBytes(t, int64(info.keyLen+info.blockSize))
 	var out bytes.Buffer
 	size := int64(len(plain) - info.blockSize)
-	if err := Encrypt(&out, bytes.NewReader(make([]byte, size)), size, []*x509.Certificate{cert}, c, bytes.NewReader(seed)); err != nil {
+	if err := Encrypt(&out, bytes.NewReader(make([]byte, size)), size, []*x509.Certificate{cert}, c, io.MultiReader(bytes.NewReader(seed), rand.Reader)); err != nil { // then OAEP's seed
 		t.Fatal(err)
 	}
 	key := bytes.Clone(seed[:info.keyLen])

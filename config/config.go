@@ -74,6 +74,7 @@ type Config struct {
 	EncryptionFormat      string            // "AES-128" or "AES-256"
 	EncryptionCertificate string            // path, "" when unset
 	EncryptionCert        *x509.Certificate // parsed at load (RSA key), nil when unset
+	KeyTransport          string            // encryptionKeyTransport: "oaep" (RSA-OAEP, SHA-256) or "pkcs1"
 	MetadataOnly          bool
 	UsePayloadSigning     bool
 	DownloadMode          string // "single" or "multithread"
@@ -120,6 +121,7 @@ func Defaults() *Config {
 		MediaTypePattern:      regexp.MustCompile(anchor(DefaultMediaTypePattern)),
 		RecordingFolderFormat: DefaultRecordingFolderFormat,
 		EncryptionFormat:      "AES-128",
+		KeyTransport:          "oaep",
 		DownloadMode:          "multithread",
 		NumThreads:            4,
 		TotalInstances:        1,

@@ -128,6 +128,10 @@ func TestParseValues(t *testing.T) {
 			nil, func(c *Config) bool {
 				return c.EncryptionFormat == "AES-256" && c.EncryptionCert != nil && c.EncryptionCertificate != ""
 			}},
+		{"key transport", prefix + "encryptionKeyTransport=PKCS1\n",
+			nil, func(c *Config) bool { return c.KeyTransport == "pkcs1" }},
+		{"key transport default", prefix,
+			nil, func(c *Config) bool { return c.KeyTransport == "oaep" }},
 		{"single mode uses one worker", prefix + "downloadMode=single\n",
 			nil, func(c *Config) bool { return c.DownloadMode == "single" && c.NumThreads == 1 }},
 		{"multithread workers", prefix + "downloadMode=multithread\nnumThreads=256\n",
@@ -238,6 +242,7 @@ func TestParseErrors(t *testing.T) {
 		{prefix + "recordingFolderFormat=yyyy/'x\n", nil, `config: recordingFolderFormat: has an unterminated quote: ` + folderMsg + ` (got "yyyy/'x")`},
 		{prefix + "recordingFolderFormat=yyyy/'a b'\n", nil, `config: recordingFolderFormat: has the character ' ' in quoted text: ` + folderMsg + ` (got "yyyy/'a b'")`},
 		{prefix + "encryptionFormat=AES-192\n", nil, `config: encryptionFormat: must be AES-128 or AES-256 (got "AES-192")`},
+		{prefix + "encryptionKeyTransport=rsa\n", nil, `config: encryptionKeyTransport: must be oaep or pkcs1 (got "rsa")`},
 		{prefix + "encryptionCertificate=/nonexistent/cert.pem\n", nil, `config: encryptionCertificate: does not exist (got "/nonexistent/cert.pem")`},
 		{prefix + "encryptionCertificate=" + filepath.ToSlash(dir) + "\n", nil, `config: encryptionCertificate: is a directory, not a file (got "` + filepath.ToSlash(dir) + `")`},
 		{prefix + "encryptionCertificate=" + filepath.ToSlash(notPEM) + "\n", nil, `config: encryptionCertificate: is not a PEM certificate (no -----BEGIN CERTIFICATE----- block) (got "` + filepath.ToSlash(notPEM) + `")`},

@@ -40,6 +40,12 @@ func keyTable() []keySpec {
 			return
 		}},
 		{"encryptionCertificate", "", setCertificate},
+		// How rcbs wraps the content key when it encrypts (spec §8): RSA-OAEP
+		// with SHA-256, or PKCS#1 v1.5 for readers without OAEP.
+		{"encryptionKeyTransport", "oaep", func(c *Config, v string) (err error) {
+			c.KeyTransport, err = oneOf(strings.ToLower(v), "oaep", "pkcs1")
+			return
+		}},
 		{"metadataOnly", "false", func(c *Config, v string) (err error) { c.MetadataOnly, err = parseBool(v); return }},
 		{"usePayloadSigning", "false", func(c *Config, v string) (err error) { c.UsePayloadSigning, err = parseBool(v); return }},
 		{"downloadMode", "multithread", func(c *Config, v string) (err error) {
