@@ -128,7 +128,7 @@ func ParseCertificate(pemBytes []byte) (*x509.Certificate, error) {
 			return nil, fmt.Errorf("no PEM certificate found")
 		}
 		if block.Type == "CERTIFICATE" {
-			c, err := x509.ParseCertificate(block.Bytes)
+			c, err := parseCertificate(block.Bytes)
 			if err != nil {
 				return nil, fmt.Errorf("parse certificate: %w", err)
 			}

@@ -55,8 +55,8 @@ func parseRecipients(set node) ([]recipientInfo, error) {
 	return ris, nil
 }
 
-// matches reports whether ri names cert by issuer and serial or by subject
-// key identifier.
+// matches reports whether ri names cert by issuer and serial (the issuer
+// compared as openssl does, see sameName) or by subject key identifier.
 func (ri recipientInfo) matches(cert *x509.Certificate) bool {
 	switch {
 	case ri.RID.Class == classUniversal && ri.RID.Tag == tagSequence:
@@ -67,7 +67,7 @@ func (ri recipientInfo) matches(cert *x509.Certificate) bool {
 		if _, err := asn1.Unmarshal(ri.RID.FullBytes, &ias); err != nil {
 			return false
 		}
-		return bytes.Equal(ias.Issuer.FullBytes, cert.RawIssuer) && ias.Serial.Cmp(cert.SerialNumber) == 0
+		return ias.Serial.Cmp(cert.SerialNumber) == 0 && sameName(ias.Issuer.FullBytes, cert.RawIssuer)
 	case ri.RID.Class == classContext && ri.RID.Tag == 0:
 		return len(cert.SubjectKeyId) > 0 && bytes.Equal(ri.RID.Bytes, cert.SubjectKeyId)
 	}
