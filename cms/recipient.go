@@ -46,13 +46,22 @@ func parseRecipients(set node) ([]recipientInfo, error) {
 		if raw.Class != classUniversal || raw.Tag != tagSequence {
 			continue
 		}
-		var ri recipientInfo
-		if rest, err := asn1.Unmarshal(raw.FullBytes, &ri); err != nil || len(rest) > 0 {
-			return nil, fmt.Errorf("%w: recipientInfo: %v", ErrMalformed, err)
+		ri, err := parseRecipient(raw.FullBytes)
+		if err != nil {
+			return nil, err
 		}
 		ris = append(ris, ri)
 	}
 	return ris, nil
+}
+
+// parseRecipient reads one KeyTransRecipientInfo (DER).
+func parseRecipient(der []byte) (recipientInfo, error) {
+	var ri recipientInfo
+	if rest, err := asn1.Unmarshal(der, &ri); err != nil || len(rest) > 0 {
+		return ri, fmt.Errorf("%w: recipientInfo: %v", ErrMalformed, err)
+	}
+	return ri, nil
 }
 
 // matches reports whether ri names cert by issuer and serial (the issuer
