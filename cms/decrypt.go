@@ -156,10 +156,10 @@ func (d *decoder) readRecipients() error {
 			return d.b.leave()
 		}
 		ri, size, err := d.readRecipient()
-		if err != nil || size == 0 || (d.cert != nil && !ri.matches(d.cert)) {
-			if err != nil {
-				return err
-			}
+		switch {
+		case err != nil:
+			return err
+		case size == 0, d.cert != nil && !ri.matches(d.cert):
 			continue
 		}
 		if kept += size; kept > maxRecipientBytes {
