@@ -130,6 +130,7 @@ func TestAuthAttrs(t *testing.T) {
 // authEnveloped returns the DER and the offset of the authAttrs.
 func authEnveloped(t *testing.T, cert *x509.Certificate, plain []byte) ([]byte, int) {
 	key, nonce := randomBytes(t, 16), randomBytes(t, 12)
+	//lint:ignore SA1019 a test fixture in the format openssl writes by default
 	ek, err := rsa.EncryptPKCS1v15(rand.Reader, cert.PublicKey.(*rsa.PublicKey), key)
 	if err != nil {
 		t.Fatal(err)

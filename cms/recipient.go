@@ -31,30 +31,6 @@ type oaepParams struct {
 	PSource pkix.AlgorithmIdentifier `asn1:"optional,explicit,tag:2"`
 }
 
-// parseRecipients returns the KeyTrans RecipientInfos of a RecipientInfos
-// SET (DER); other kinds (key agreement, KEK, password) are skipped.
-func parseRecipients(set node) ([]recipientInfo, error) {
-	if !set.is(classUniversal, tagSet) || !set.constructed {
-		return nil, fmt.Errorf("%w: recipientInfos is %v, not a SET", ErrMalformed, set.header)
-	}
-	var raws []asn1.RawValue
-	if _, err := asn1.UnmarshalWithParams(set.der(), &raws, "set"); err != nil {
-		return nil, fmt.Errorf("%w: recipientInfos: %v", ErrMalformed, err)
-	}
-	var ris []recipientInfo
-	for _, raw := range raws {
-		if raw.Class != classUniversal || raw.Tag != tagSequence {
-			continue
-		}
-		ri, err := parseRecipient(raw.FullBytes)
-		if err != nil {
-			return nil, err
-		}
-		ris = append(ris, ri)
-	}
-	return ris, nil
-}
-
 // parseRecipient reads one KeyTransRecipientInfo (DER).
 func parseRecipient(der []byte) (recipientInfo, error) {
 	var ri recipientInfo
@@ -158,6 +134,7 @@ func unwrapPKCS1v15(ek []byte, key *rsa.PrivateKey, keyLen int) ([]byte, bool, e
 		return nil, false, err
 	}
 	before := bytes.Clone(k)
+	//lint:ignore SA1019 openssl cms -encrypt writes PKCS#1 v1.5 by default: files must open; the unwrap is constant-time
 	if err := rsa.DecryptPKCS1v15SessionKey(nil, key, ek, k); err != nil {
 		return k, false, nil // wrong length for this key: public information
 	}
