@@ -85,13 +85,13 @@ func noPEMKey(b []byte) error {
 		"-----BEGIN RSA PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----)", ErrKey)
 }
 
-// parseRSAKeyDER reads an unencrypted PKCS#8 or PKCS#1 RSA key, whichever
-// the bytes are.
 // looksDER: binary, starting with a SEQUENCE, and no PEM in it.
 func looksDER(b []byte) bool {
 	return len(b) > 1 && b[0] == 0x30 && !bytes.Contains(b, []byte("-----BEGIN"))
 }
 
+// parseRSAKeyDER reads an unencrypted PKCS#8 or PKCS#1 RSA key, whichever
+// the bytes are.
 func parseRSAKeyDER(der []byte) (*rsa.PrivateKey, error) {
 	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
 		rk, ok := k.(*rsa.PrivateKey)
@@ -124,7 +124,8 @@ func keyKind(k any) string {
 	return "a key of another kind"
 }
 
-// ParseCertificate reads the first PEM certificate in pemBytes.
+// ParseCertificate reads the first PEM certificate in pemBytes; one with a
+// negative serial number is accepted, as openssl does (see parseCertificate).
 func ParseCertificate(pemBytes []byte) (*x509.Certificate, error) {
 	for rest := pemBytes; ; {
 		var block *pem.Block
