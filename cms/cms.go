@@ -28,8 +28,9 @@ var (
 	ErrMalformed = errors.New("malformed CMS")
 	// ErrTruncated: the input ends before the structure does.
 	ErrTruncated = errors.New("truncated CMS")
-	// ErrUnsupported: a valid structure using an algorithm this package lacks.
-	ErrUnsupported = errors.New("unsupported CMS algorithm")
+	// ErrUnsupported: a valid structure using an algorithm this package
+	// lacks, or a part it must read whole that exceeds its size limits.
+	ErrUnsupported = errors.New("unsupported CMS")
 	// ErrNoRecipient: no RecipientInfo matches the certificate, or none is
 	// a key-transport RecipientInfo this package can unwrap.
 	ErrNoRecipient = errors.New("no matching recipient")

@@ -159,6 +159,7 @@ func wrapKey(kt KeyTransport, pub *rsa.PublicKey, key []byte, random io.Reader) 
 	case OAEPSHA256:
 		return rsa.EncryptOAEP(sha256.New(), random, pub, key, nil)
 	case PKCS1v15:
+		//lint:ignore SA1019 chosen by encryptionKeyTransport=pkcs1 for readers without OAEP; OAEP is the default
 		return rsa.EncryptPKCS1v15(random, pub, key)
 	}
 	return nil, fmt.Errorf("%w: key transport %v", ErrUnsupported, kt)

@@ -150,8 +150,9 @@ func TestDecryptGarbage(t *testing.T) {
 		{"random", randomBytes(t, 5000), nil},
 		{"huge outer length", []byte{0x30, 0x88, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, nil},
 		{"length of 9 bytes", []byte{0x30, 0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9}, nil},
-		{"huge recipientInfos", append(bytes.Clone(envHeader), 0x31, 0x84, 0x7f, 0xff, 0xff, 0xff), ErrMalformed},
-		{"huge indefinite recipientInfos piece", append(bytes.Clone(envHeader), 0x31, 0x80, 0x04, 0x84, 0x10, 0, 0, 0), ErrMalformed},
+		// RecipientInfos are streamed, so a huge one is read until the input ends.
+		{"huge recipientInfos", append(bytes.Clone(envHeader), 0x31, 0x84, 0x7f, 0xff, 0xff, 0xff), ErrTruncated},
+		{"huge indefinite recipientInfos piece", append(bytes.Clone(envHeader), 0x31, 0x80, 0x04, 0x84, 0x10, 0, 0, 0), ErrTruncated},
 		{"deep nesting", append(bytes.Clone(envHeader), bytes.Repeat([]byte{0x31, 0x80}, 10000)...), ErrMalformed},
 		{"child overruns parent", []byte{0x30, 0x03, 0x06, 0x09, 0x2a}, nil},
 		{"primitive indefinite", append(bytes.Clone(envHeader), 0x04, 0x80), ErrMalformed},

@@ -77,12 +77,17 @@ func parseKeyPEM(pemBytes, passphrase []byte) (*rsa.PrivateKey, error) {
 // noPEMKey says why no key was found, with the conversion command when the
 // file looks like DER (binary, starting with a SEQUENCE).
 func noPEMKey(b []byte) error {
-	if len(b) > 1 && b[0] == 0x30 && !bytes.Contains(b, []byte("-----BEGIN")) {
+	if looksDER(b) {
 		return fmt.Errorf("%w: no PEM private key found; the file looks like DER (binary): "+
 			"convert it with openssl pkey -inform DER -in KEY -out KEY.pem", ErrKey)
 	}
 	return fmt.Errorf("%w: no PEM private key found (want -----BEGIN PRIVATE KEY-----, "+
 		"-----BEGIN RSA PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----)", ErrKey)
+}
+
+// looksDER: binary, starting with a SEQUENCE, and no PEM in it.
+func looksDER(b []byte) bool {
+	return len(b) > 1 && b[0] == 0x30 && !bytes.Contains(b, []byte("-----BEGIN"))
 }
 
 // parseRSAKeyDER reads an unencrypted PKCS#8 or PKCS#1 RSA key, whichever
@@ -119,13 +124,18 @@ func keyKind(k any) string {
 	return "a key of another kind"
 }
 
-// ParseCertificate reads the first PEM certificate in pemBytes.
+// ParseCertificate reads the first PEM certificate in pemBytes; one with a
+// negative serial number is accepted, as openssl does (see parseCertificate).
 func ParseCertificate(pemBytes []byte) (*x509.Certificate, error) {
 	for rest := pemBytes; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, fmt.Errorf("no PEM certificate found")
+			if looksDER(pemBytes) {
+				return nil, errors.New("no PEM certificate found; the file looks like DER (binary): " +
+					"convert it with openssl x509 -inform DER -in CERT -out CERT.pem")
+			}
+			return nil, errors.New("no PEM certificate found (want -----BEGIN CERTIFICATE-----)")
 		}
 		if block.Type == "CERTIFICATE" {
 			c, err := parseCertificate(block.Bytes)

@@ -98,6 +98,9 @@ func TestParseCertificate(t *testing.T) {
 	if _, err := ParseCertificate(read(t, p.KeyFile)); err == nil {
 		t.Fatal("a key parsed as a certificate")
 	}
+	if _, err := ParseCertificate(p.Cert.Raw); err == nil || !strings.Contains(err.Error(), "openssl x509 -inform DER -in CERT -out CERT.pem") {
+		t.Fatalf("DER certificate: %v, want the command that converts it", err)
+	}
 }
 
 func read(t *testing.T, name string) []byte {

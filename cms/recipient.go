@@ -31,28 +31,13 @@ type oaepParams struct {
 	PSource pkix.AlgorithmIdentifier `asn1:"optional,explicit,tag:2"`
 }
 
-// parseRecipients returns the KeyTrans RecipientInfos of a RecipientInfos
-// SET (DER); other kinds (key agreement, KEK, password) are skipped.
-func parseRecipients(set node) ([]recipientInfo, error) {
-	if !set.is(classUniversal, tagSet) || !set.constructed {
-		return nil, fmt.Errorf("%w: recipientInfos is %v, not a SET", ErrMalformed, set.header)
+// parseRecipient reads one KeyTransRecipientInfo (DER).
+func parseRecipient(der []byte) (recipientInfo, error) {
+	var ri recipientInfo
+	if rest, err := asn1.Unmarshal(der, &ri); err != nil || len(rest) > 0 {
+		return ri, fmt.Errorf("%w: recipientInfo: %v", ErrMalformed, err)
 	}
-	var raws []asn1.RawValue
-	if _, err := asn1.UnmarshalWithParams(set.der(), &raws, "set"); err != nil {
-		return nil, fmt.Errorf("%w: recipientInfos: %v", ErrMalformed, err)
-	}
-	var ris []recipientInfo
-	for _, raw := range raws {
-		if raw.Class != classUniversal || raw.Tag != tagSequence {
-			continue
-		}
-		var ri recipientInfo
-		if rest, err := asn1.Unmarshal(raw.FullBytes, &ri); err != nil || len(rest) > 0 {
-			return nil, fmt.Errorf("%w: recipientInfo: %v", ErrMalformed, err)
-		}
-		ris = append(ris, ri)
-	}
-	return ris, nil
+	return ri, nil
 }
 
 // matches reports whether ri names cert by issuer and serial (the issuer

@@ -67,8 +67,9 @@ func (e *FileError) Unwrap() error { return e.Err }
 // is kept and counted as skipped (unless opts.Force), so a re-run over a
 // growing tree does only the new files. A failing file does not stop the
 // others; Run then returns the Summary and an error wrapping ErrSomeFailed.
-// A key that does not match opts.Cert is ErrKeyMismatch, before any file. When ctx is cancelled, files in flight are abandoned
-// (their temporary files removed) and Run returns ctx's error.
+// A key that does not match opts.Cert is ErrKeyMismatch, before any file.
+// When ctx is cancelled, files in flight are abandoned (their temporary
+// files removed) and Run returns ctx's error.
 func Run(ctx context.Context, opts Options) (Summary, error) {
 	if opts.Key == nil {
 		return Summary{}, errors.New("decrypt: no private key")
