@@ -111,3 +111,44 @@ func readSums(t *testing.T, path string) map[string]string {
 	}
 	return sums
 }
+
+// TestBuildsAreStatic: every place that builds rcbs for people to run (the
+// README, the scripts, the Dockerfile, the e2e suite's binary) builds it
+// with CGO_ENABLED=0, so what is tested and benchmarked is what ships.
+func TestBuildsAreStatic(t *testing.T) {
+	files := []string{"../README.md", "../Dockerfile", "../e2e/helpers_test.go"}
+	scripts, err := filepath.Glob("../scripts/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, scripts...)
+	builds := 0
+	for _, name := range files {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		for i, line := range lines {
+			isBuild := strings.Contains(line, "go build") || strings.Contains(line, `"go", "build"`)
+			if !isBuild || !strings.Contains(line, "cmd/rcbs") {
+				continue
+			}
+			builds++
+			context := strings.Join(lines[max(0, i-3):min(len(lines), i+3)], "\n")
+			if !strings.Contains(context, "CGO_ENABLED=0") {
+				t.Errorf("%s:%d builds rcbs without CGO_ENABLED=0: %s", name, i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+	if builds < 4 {
+		t.Fatalf("found %d builds of cmd/rcbs: the check looks at nothing", builds)
+	}
+}
