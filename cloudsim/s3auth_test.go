@@ -69,6 +69,25 @@ func TestS3ChecksCredentials(t *testing.T) {
 		})
 	}
 
+	t.Run("keys chosen in Options", func(t *testing.T) {
+		own := startCloud(t, plain(Options{Recordings: 1, Seed: 3, AccessKey: "AKIDOWN", SecretKey: "own-secret"}))
+		if env := strings.Join(own.Env(), " "); !strings.Contains(env, "AWS_ACCESS_KEY_ID=AKIDOWN") || !strings.Contains(env, "AWS_SECRET_ACCESS_KEY=own-secret") {
+			t.Fatalf("Env does not print the chosen keys: %s", env)
+		}
+		om := own.Recordings()[0].Media[0]
+		for _, tc := range []struct{ access, secret, want string }{
+			{"AKIDOWN", "own-secret", ""},
+			{simAccessKey, simSecretKey, "InvalidAccessKeyId"},
+			{"AKIDOWN", simSecretKey, "SignatureDoesNotMatch"},
+		} {
+			_, err := newS3Client(own.S3URL(), "us-east-1", tc.access, tc.secret).HeadObject(ctx, &s3.HeadObjectInput{Bucket: &om.Bucket, Key: &om.Key})
+			var status interface{ HTTPStatusCode() int }
+			if (err == nil) != (tc.want == "") || (err != nil && (!errors.As(err, &status) || status.HTTPStatusCode() != http.StatusForbidden)) {
+				t.Errorf("%s/%s: HeadObject %v, want %q", tc.access, tc.secret, err, tc.want)
+			}
+		}
+	})
+
 	t.Run("put with a signed payload", func(t *testing.T) {
 		client := newS3Client(c.S3URL(), "us-east-1", simAccessKey, simSecretKey)
 		body := []byte("a key with spaces and ~ (odd) chars")
