@@ -22,8 +22,8 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Credentials of the in-process S3: what Env prints, and the only pair its
-// SigV4 check (s3auth.go) accepts.
+// Default credentials of the in-process S3 (Options.AccessKey/SecretKey):
+// what Env prints, and the only pair its SigV4 check (s3auth.go) accepts.
 const (
 	simAccessKey = "rcbs-sim-access"
 	simSecretKey = "rcbs-sim-secret"
@@ -159,7 +159,7 @@ func (b *simBackend) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiD
 // stays usable under faults. A refused signature is counted, never faulted.
 func (c *Cloud) s3Handler() http.Handler {
 	fake := gofakes3.New(c.backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
-	auth := sigV4{access: simAccessKey, secret: simSecretKey, now: time.Now}
+	auth := sigV4{access: c.opts.AccessKey, secret: c.opts.SecretKey, now: time.Now}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		isObject := key != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead)

@@ -1,13 +1,15 @@
 package cloudsim
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -41,6 +43,7 @@ type sigParts struct {
 	signature, amzDate            string
 	payloadHash                   string
 	presigned                     bool
+	expires                       int64 // presigned: X-Amz-Expires, seconds
 }
 
 // check returns nil when r is signed with the simulator's credentials.
@@ -56,8 +59,8 @@ func (v sigV4) check(r *http.Request) *s3AuthError {
 	if perr != nil || !strings.HasPrefix(p.amzDate, p.date) {
 		return &s3AuthError{"AccessDenied", "X-Amz-Date is missing or malformed."}
 	}
-	if skew := v.now().Sub(t); skew > maxSkew || skew < -maxSkew {
-		return &s3AuthError{"RequestTimeTooSkewed", "The difference between the request time and the current time is too large."}
+	if err := v.checkTime(t, p); err != nil {
+		return err
 	}
 	scope := p.date + "/" + p.region + "/" + p.service + "/aws4_request"
 	canonical := canonicalRequest(r, p)
@@ -70,6 +73,22 @@ func (v sigV4) check(r *http.Request) *s3AuthError {
 	want := hex.EncodeToString(hmacSHA256(key, toSign))
 	if !hmac.Equal([]byte(want), []byte(p.signature)) {
 		return &s3AuthError{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
+	}
+	return nil
+}
+
+// checkTime refuses a signature from a clock more than maxSkew off, and a
+// presigned URL past its X-Amz-Expires.
+func (v sigV4) checkTime(signed time.Time, p sigParts) *s3AuthError {
+	age := v.now().Sub(signed)
+	if p.presigned {
+		if age > time.Duration(p.expires)*time.Second {
+			return &s3AuthError{"AccessDenied", "Request has expired"}
+		}
+		age = min(age, 0)
+	}
+	if age > maxSkew || age < -maxSkew {
+		return &s3AuthError{"RequestTimeTooSkewed", "The difference between the request time and the current time is too large."}
 	}
 	return nil
 }
@@ -90,6 +109,11 @@ func parseSig(r *http.Request) (sigParts, *s3AuthError) {
 		if q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" {
 			return p, &s3AuthError{"AuthorizationQueryParametersError", "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"."}
 		}
+		exp, err := strconv.ParseInt(q.Get("X-Amz-Expires"), 10, 64)
+		if err != nil || exp < 1 || exp > 604800 {
+			return p, &s3AuthError{"AuthorizationQueryParametersError", "X-Amz-Expires must be a number of seconds from 1 to 604800."}
+		}
+		p.expires = exp
 		return p, p.scope(q.Get("X-Amz-Credential"))
 	}
 	auth := r.Header.Get("Authorization")
@@ -157,18 +181,26 @@ func headerValue(r *http.Request, name string) string {
 	return strings.Join(vals, ",")
 }
 
+// canonicalQuery sorts the encoded parameters by name, then value (not as
+// "name=value" strings: "a-b" must sort after "a").
 func canonicalQuery(q url.Values, presigned bool) string {
-	var pairs []string
+	var pairs [][2]string
 	for k, vs := range q {
 		if presigned && k == "X-Amz-Signature" {
 			continue
 		}
 		for _, v := range vs {
-			pairs = append(pairs, awsEscape(k)+"="+awsEscape(v))
+			pairs = append(pairs, [2]string{awsEscape(k), awsEscape(v)})
 		}
 	}
-	sort.Strings(pairs)
-	return strings.Join(pairs, "&")
+	slices.SortFunc(pairs, func(a, b [2]string) int {
+		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]))
+	})
+	out := make([]string, len(pairs))
+	for i, kv := range pairs {
+		out[i] = kv[0] + "=" + kv[1]
+	}
+	return strings.Join(out, "&")
 }
 
 // awsEscape is SigV4's URI encoding: everything but A-Z a-z 0-9 - _ . ~ is

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,25 @@ func TestS3ChecksCredentials(t *testing.T) {
 		})
 	}
 
+	t.Run("keys chosen in Options", func(t *testing.T) {
+		own := startCloud(t, plain(Options{Recordings: 1, Seed: 3, AccessKey: "AKIDOWN", SecretKey: "own-secret"}))
+		if env := strings.Join(own.Env(), " "); !strings.Contains(env, "AWS_ACCESS_KEY_ID=AKIDOWN") || !strings.Contains(env, "AWS_SECRET_ACCESS_KEY=own-secret") {
+			t.Fatalf("Env does not print the chosen keys: %s", env)
+		}
+		om := own.Recordings()[0].Media[0]
+		for _, tc := range []struct{ access, secret, want string }{
+			{"AKIDOWN", "own-secret", ""},
+			{simAccessKey, simSecretKey, "InvalidAccessKeyId"},
+			{"AKIDOWN", simSecretKey, "SignatureDoesNotMatch"},
+		} {
+			_, err := newS3Client(own.S3URL(), "us-east-1", tc.access, tc.secret).HeadObject(ctx, &s3.HeadObjectInput{Bucket: &om.Bucket, Key: &om.Key})
+			var status interface{ HTTPStatusCode() int }
+			if (err == nil) != (tc.want == "") || (err != nil && (!errors.As(err, &status) || status.HTTPStatusCode() != http.StatusForbidden)) {
+				t.Errorf("%s/%s: HeadObject %v, want %q", tc.access, tc.secret, err, tc.want)
+			}
+		}
+	})
+
 	t.Run("put with a signed payload", func(t *testing.T) {
 		client := newS3Client(c.S3URL(), "us-east-1", simAccessKey, simSecretKey)
 		body := []byte("a key with spaces and ~ (odd) chars")
@@ -101,29 +121,90 @@ func TestS3ChecksCredentials(t *testing.T) {
 
 	t.Run("anonymous and skewed", func(t *testing.T) {
 		url := c.S3URL() + "/" + m.Bucket + "/" + m.Key
-		resp, err := http.Get(url) // not noReuse: that one signs
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "<Code>AccessDenied</Code>") {
-			t.Fatalf("unsigned GET: %d %s", resp.StatusCode, body)
-		}
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-		creds := aws.Credentials{AccessKeyID: simAccessKey, SecretAccessKey: simSecretKey}
-		if err := v4.NewSigner().SignHTTP(ctx, creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now().Add(-time.Hour)); err != nil {
+		if status, body := doAsIs(t, req); status != http.StatusForbidden || !strings.Contains(string(body), "<Code>AccessDenied</Code>") {
+			t.Fatalf("unsigned GET: %d %.200q", status, body)
+		}
+		req, _ = http.NewRequest(http.MethodGet, url, nil)
+		if err := signV4(req, time.Now().Add(-time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		resp, err = http.DefaultClient.Do(req) // as signed here, not re-signed
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "RequestTimeTooSkewed") {
-			t.Fatalf("an hour old signature: %d %.200q", resp.StatusCode, b)
+		if status, body := doAsIs(t, req); status != http.StatusForbidden || !strings.Contains(string(body), "RequestTimeTooSkewed") {
+			t.Fatalf("an hour old signature: %d %.200q", status, body)
 		}
 	})
+}
+
+// doAsIs sends req as it is (noReuse would sign it) and returns the
+// status and body.
+func doAsIs(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// signV4 signs req with the simulator's default keys as of at, with an
+// UNSIGNED-PAYLOAD as rcbs sends by default.
+func signV4(req *http.Request, at time.Time) error {
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	creds := aws.Credentials{AccessKeyID: simAccessKey, SecretAccessKey: simSecretKey}
+	return s3Signer().SignHTTP(req.Context(), creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", at)
+}
+
+// TestSigV4Times: a header signature is good within 15 minutes either side
+// of the server's clock; a presigned URL until it expires, however old.
+func TestSigV4Times(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	creds := aws.Credentials{AccessKeyID: simAccessKey, SecretAccessKey: simSecretKey}
+	// Query names where "name=value" order and name order differ (a-b, a).
+	const target = "http://127.0.0.1:9000/bucket/some%20key.mp3?a-b=1&a=2&x=%20y"
+	header := httptest.NewRequest(http.MethodGet, target, nil)
+	if err := signV4(header, at); err != nil {
+		t.Fatal(err)
+	}
+	presigned := httptest.NewRequest(http.MethodGet, target, nil)
+	q := presigned.URL.Query()
+	q.Set("X-Amz-Expires", "3600")
+	presigned.URL.RawQuery = q.Encode()
+	signedURL, _, err := s3Signer().PresignHTTP(context.Background(), creds, presigned, "UNSIGNED-PAYLOAD", "s3", "us-east-1", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	presigned = httptest.NewRequest(http.MethodGet, signedURL, nil)
+	for _, tc := range []struct {
+		name  string
+		req   *http.Request
+		after time.Duration
+		want  string
+	}{
+		{"header, now", header, 0, ""},
+		{"header, 14 min later", header, 14 * time.Minute, ""},
+		{"header, 16 min later", header, 16 * time.Minute, "RequestTimeTooSkewed"},
+		{"header, 16 min early", header, -16 * time.Minute, "RequestTimeTooSkewed"},
+		{"presigned, 59 min later", presigned, 59 * time.Minute, ""},
+		{"presigned, 61 min later", presigned, 61 * time.Minute, "AccessDenied"},
+		{"presigned, 16 min early", presigned, -16 * time.Minute, "RequestTimeTooSkewed"},
+	} {
+		v := sigV4{access: simAccessKey, secret: simSecretKey, now: func() time.Time { return at.Add(tc.after) }}
+		got := ""
+		if err := v.check(tc.req); err != nil {
+			got = err.code
+		}
+		if got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// s3Signer signs as S3 clients do: the path escaped once, not twice.
+func s3Signer() *v4.Signer {
+	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 }

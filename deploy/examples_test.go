@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,5 +57,59 @@ func TestOneMetricsFolder(t *testing.T) {
 	}
 	if seen < 3 {
 		t.Fatalf("only %d mentions of node_exporter's folder found: the check looks at nothing", seen)
+	}
+}
+
+// TestRepositoryStandsAlone: nothing in the repository points at the
+// contract outside it, and every "spec §N" that code, docs and deploy files
+// cite is a section of doc/spec.md.
+func TestRepositoryStandsAlone(t *testing.T) {
+	spec := readFile(t, "../doc/spec.md")
+	sections := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^## (\d+)\. `).FindAllStringSubmatch(spec, -1) {
+		sections[m[1]] = true
+	}
+	for n := 1; n <= 15; n++ {
+		if !sections[strconv.Itoa(n)] {
+			t.Errorf("doc/spec.md has no section %d", n)
+		}
+	}
+	outside := "../" + "shared" // spelled apart so that this file does not match itself
+	cite := regexp.MustCompile(`spec §(\d+)`)
+	cited := 0
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "dist", "rcbs-demo", "rcbs-sim", "testdata":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !regexp.MustCompile(`\.(go|md|sh|yaml|yml|example|properties|service|timer|crontab|logrotate)$|^(Dockerfile|release|test|bench|bench-decrypt|versitygw)$`).MatchString(d.Name()) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), outside) {
+			t.Errorf("%s points at %s, which is not in the repository: cite doc/spec.md", path, outside)
+		}
+		for _, m := range cite.FindAllStringSubmatch(string(b), -1) {
+			cited++
+			if !sections[m[1]] {
+				t.Errorf("%s cites spec §%s, which doc/spec.md does not have", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cited < 50 {
+		t.Fatalf("found %d citations of the spec: the walk looks at nothing", cited)
 	}
 }
