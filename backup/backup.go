@@ -26,7 +26,7 @@ type Plan struct {
 	Shards    []sharding.Window
 	Instance  int
 	Instances int
-	StateFile string // path looked at, present or not
+	StateFile string // path looked at, present or not; "" when the run does not use it (UsesState)
 	Recovered bool   // the state file moved the start back
 }
 
@@ -113,15 +113,23 @@ type Summary struct {
 	// The flow of recordings in flight (flow.go): the most at once, how
 	// often a throttling server made it halve, and the window at the end.
 	InFlightPeak, InFlightCuts, InFlightWindow int
+	// Stopped: the run ended before it had walked every shard (credentials
+	// refused, API unreachable, interrupted): the line says "stopped:".
+	Stopped bool
 	// Dry run only: recordings that would be downloaded and their bytes.
 	Pending      int
 	PendingBytes int64
 }
 
-// Line is the spec §9 summary line.
+// Line is the spec §9 summary line: "done: …", or "stopped: …" with the
+// same fields when the run stopped early (its reason goes to stderr).
 func (s Summary) Line() string {
-	return fmt.Sprintf("done: window %s..%s, shards %d, recordings listed %d, mine %d, downloaded %d, skipped %d, failed %d, bytes %d, %s",
-		s.Window.Start.UTC().Format(sharding.TimeLayout), s.Window.End.UTC().Format(sharding.TimeLayout),
+	verb := "done"
+	if s.Stopped {
+		verb = "stopped"
+	}
+	return fmt.Sprintf("%s: window %s..%s, shards %d, recordings listed %d, mine %d, downloaded %d, skipped %d, failed %d, bytes %d, %s",
+		verb, s.Window.Start.UTC().Format(sharding.TimeLayout), s.Window.End.UTC().Format(sharding.TimeLayout),
 		s.Shards, s.Listed, s.Mine, s.Downloaded, s.Skipped, s.Failed, s.Bytes, s.Duration.Round(time.Millisecond))
 }
 

@@ -67,6 +67,9 @@ type engine struct {
 
 	mu  sync.Mutex // guards sum
 	sum Summary
+	// walked: every shard was visited; a run that ends without it stopped
+	// early (Summary.Stopped).
+	walked bool
 }
 
 func newEngine(cfg *config.Config, deps Deps) *engine {
@@ -176,7 +179,8 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (sum Summary, err e
 	defer e.mu.Unlock()
 	e.sum.Duration = e.deps.Now().Sub(started)
 	e.sum.InFlightPeak, e.sum.InFlightCuts, e.sum.InFlightWindow = peak, cuts, window
-	return e.sum, err
+	e.sum.Stopped = !e.walked
+	return e.sum, explainCredentials(e.cfg, err)
 }
 
 // lockTarget creates targetDir (0700) if missing and locks it.
@@ -224,7 +228,7 @@ func (e *engine) run(ctx context.Context) error {
 		return err
 	}
 	var state *stateMark
-	if !e.deps.DryRun {
+	if !e.deps.DryRun && UsesState(e.cfg) {
 		if state, err = newStateMark(e.root); err != nil {
 			return err
 		}
@@ -292,39 +296,18 @@ func loadCert(path string) ([]*x509.Certificate, error) {
 	return nil, fmt.Errorf("encryptionCertificate %s: no PEM certificate in it", path)
 }
 
-// shards processes each shard oldest first. The state file is a single
-// "everything before this is done" mark: once a shard has a failure, no
-// later shard may move it, though later shards are still attempted.
+// shards walks the shards oldest first (walker). The state file is a
+// single "everything before this is done" mark: once a shard has a
+// failure, no later shard may move it, though later shards are still
+// attempted. walked is set when every shard was visited.
 func (e *engine) shards(ctx context.Context, plan Plan, state *stateMark) error {
-	var errs []error
-	held := false
-	for i, sh := range plan.Shards {
-		e.prog.Shard(i, len(plan.Shards))
-		failed, err := e.shard(ctx, e.log.With("shard", shardName(sh)), sh)
-		if ctx.Err() != nil {
-			return e.stopped(ctx)
-		}
-		if err != nil {
-			if errors.As(err, new(*metadata.AuthError)) {
-				return err
-			}
-			errs = append(errs, fmt.Errorf("list %s: %w", shardName(sh), err))
-			held = true
-		}
-		held = held || failed
-		if held || state == nil {
-			continue
-		}
-		if err := e.syncShard(); err != nil {
-			errs = append(errs, err)
-			held = true
-			continue
-		}
-		if err := state.advance(sh.End); err != nil {
-			errs = append(errs, fmt.Errorf("record the state: %w", err))
-			held = true
-		}
+	w := &walker{e: e, shards: plan.Shards, state: state}
+	w.probe, _ = e.deps.Lister.(prober)
+	if err := w.walk(ctx); err != nil {
+		return err
 	}
+	e.walked = true
+	errs := w.errs
 	if err := e.files.Sync(); err != nil { // what failed shards left, for the next run
 		errs = append(errs, fmt.Errorf("make the files durable: %w", err))
 	}
@@ -332,6 +315,13 @@ func (e *engine) shards(ctx context.Context, plan Plan, state *stateMark) error 
 		errs = append(errs, fmt.Errorf("%d of %d recordings failed: %w", e.sum.Failed, e.sum.Mine, ErrRecordingsFailed))
 	}
 	return joinLine(errs)
+}
+
+// listed is how many recordings the run has listed so far.
+func (e *engine) listed() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sum.Listed
 }
 
 // syncShard makes the shard's files and their catalog entries durable, so

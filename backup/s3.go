@@ -74,6 +74,10 @@ func NewS3Store(ctx context.Context, cfg *config.Config, region string, parallel
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	creds, err := awsCfg.Credentials.Retrieve(ctx)
+	if err != nil && cfg.AWSAccessKeyID == "" {
+		return nil, &MissingCredentialsError{Vars: "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", Service: "S3", Err: err,
+			Detail: "no other source of the AWS credential chain (shared config or profile, web identity, instance role) gave any"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile/role): %w", err)
 	}

@@ -101,8 +101,9 @@ func TestS3StoreWithoutCredentials(t *testing.T) {
 	cfg := w.config()
 	cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey = "", ""
 	_, err := Run(context.Background(), cfg, w.deps())
-	if err == nil || !strings.Contains(err.Error(), "no AWS credentials") {
-		t.Errorf("err %v, want a clear credentials error", err)
+	var missing *MissingCredentialsError
+	if !errors.As(err, &missing) || !strings.HasPrefix(err.Error(), "config: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: not set, and S3 requires them") {
+		t.Errorf("err %v, want the missing AWS_ACCESS_KEY_ID named (spec §9)", err)
 	}
 }
 

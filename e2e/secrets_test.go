@@ -100,7 +100,7 @@ func (s *secretsRun) backupCommands(t *testing.T, format string) {
 	w.env = secretEnv()
 	d := s.dir(t, "backup-"+format)
 	target, metrics := filepath.Join(d, "target"), filepath.Join(d, "rcbs.prom")
-	cfg := w.writeConfig(t, target, "logFormat", format, "metricsFile", metrics)
+	cfg := w.writeConfig(t, target, relative(1, "logFormat", format, "metricsFile", metrics)...)
 	now := t0().Format(time.RFC3339)
 	for _, args := range [][]string{
 		{"plan", "-config", cfg, "-now", now}, {"plan", "-config", cfg, "-json", "-now", now},

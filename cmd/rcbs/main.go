@@ -114,10 +114,11 @@ func report(ctx context.Context, e *env, err error) int {
 		fileErr *config.FileError
 		useErr  *usageError
 		lockErr *backup.LockedError
+		credErr *backup.MissingCredentialsError
 	)
 	code := exitFailed
 	switch {
-	case errors.As(err, &cfgErr), errors.As(err, &fileErr), errors.As(err, &useErr):
+	case errors.As(err, &cfgErr), errors.As(err, &fileErr), errors.As(err, &useErr), errors.As(err, &credErr):
 		code = exitUsage
 	case errors.As(err, &lockErr):
 		code = exitLocked

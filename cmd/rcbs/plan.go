@@ -111,7 +111,7 @@ func printPlanText(w io.Writer, cfg *config.Config, p backup.Plan, now time.Time
 		}
 	}
 	pw.printf("instance    %d of %d\n", p.Instance, p.Instances)
-	pw.printf("state file  %s: %s\n", p.StateFile, stateText(cfg, p))
+	pw.printf("state file  %s: %s\n", backup.StatePath(cfg.TargetDir), stateText(cfg, p))
 	return pw.err
 }
 
