@@ -166,7 +166,8 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (sum Summary, err e
 		}
 		defer lock.Unlock()
 		defer func() { e.writeMetrics(sum, err) }() // err: Run's result
-		e.removeTemps()
+		e.startSweep()
+		defer e.endSweep()
 	}
 	ctx, e.abort = context.WithCancelCause(ctx)
 	defer e.abort(nil)
@@ -200,16 +201,6 @@ func (e *engine) writeMetrics(sum Summary, runErr error) {
 	r := RunResult{Summary: sum, Instance: e.cfg.InstanceID, End: e.deps.Now(), OK: runErr == nil}
 	if err := WriteMetrics(e.cfg.MetricsFile, r); err != nil {
 		e.log.Error("cannot write the metrics file", "err", err)
-	}
-}
-
-func (e *engine) removeTemps() {
-	n, err := removeTemps(e.root)
-	if n > 0 {
-		e.log.Info("removed leftover temporary files", "count", n)
-	}
-	if err != nil {
-		e.log.Warn("could not remove every leftover temporary file", "err", err)
 	}
 }
 

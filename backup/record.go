@@ -75,6 +75,7 @@ func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, 
 	if e.deps.DryRun {
 		return outPending, plannedBytes(kept), nil
 	}
+	e.sweepFolder(dir) // what a crash left here; the rest of the tree is not walked
 	written, files, plain, err := e.fetchAll(ctx, dir, kept)
 	if ctx.Err() != nil {
 		return outCanceled, 0, ctx.Err()

@@ -24,6 +24,7 @@ const (
 	stateFile = "last_recording_endtime.txt"
 	lockFile  = ".rcbs.lock"
 	tempPfx   = ".rcbs-tmp-"
+	metaDir   = ".rcbs"
 )
 
 // treeWant is the exact content a targetDir must have.
@@ -135,6 +136,9 @@ func walkTemps(t *testing.T, target string, tempsOK bool) (files, dirs map[strin
 		rel, _ := filepath.Rel(target, path)
 		if rel == "." {
 			return nil
+		}
+		if rel == metaDir && d.IsDir() { // rcbs's bookkeeping, not the archive (spec §6)
+			return filepath.SkipDir
 		}
 		if strings.HasPrefix(d.Name(), tempPfx) {
 			if !tempsOK {
