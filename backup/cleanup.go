@@ -38,8 +38,11 @@ func (e *engine) startSweep() {
 		n   int
 		err error
 	)
-	if !errors.Is(merr, fs.ErrNotExist) || errors.Is(derr, fs.ErrNotExist) {
+	crashed := !errors.Is(merr, fs.ErrNotExist)
+	if crashed {
 		e.log.Info("the last run did not end cleanly: removing leftover temporary files in the whole targetDir")
+	}
+	if crashed || errors.Is(derr, fs.ErrNotExist) {
 		n, err = removeTemps(e.root)
 	} else {
 		n, err = removeTempsIn(e.root)

@@ -141,7 +141,15 @@ func demoOptions(n int, now time.Time) cloudsim.Options {
 // writeDemoConfig writes the config.properties the demo runs with (the
 // admin can read it as an example) and loads it with the cloud's credentials.
 func writeDemoConfig(e *env, cloud *cloudsim.Cloud, p demoPaths) (*config.Config, error) {
-	text := cloud.Properties(p.target) + "numThreads=8\n"
+	// The cron job's window (maxAge), not the cloud's fixed one: a config
+	// with maxDate is a one-off export, which leaves no state file (spec §4).
+	var b strings.Builder
+	for line := range strings.Lines(cloud.Properties(p.target)) {
+		if !strings.HasPrefix(line, "maxDate=") && !strings.HasPrefix(line, "minDate=") {
+			b.WriteString(line)
+		}
+	}
+	text := b.String() + "maxAge=3\nnumThreads=8\n"
 	if err := os.WriteFile(p.config, []byte(text), 0o600); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}

@@ -202,7 +202,7 @@ Run "rcbs <command> -h" for a command's flags and an example.
 Exit codes:
   0    all done
   1    some recordings failed (the state file is not advanced past them)
-  2    configuration or usage error
+  2    configuration or usage error, or credentials missing from the environment
   3    targetDir is locked by another rcbs
   130  interrupted (SIGINT/SIGTERM); the next run resumes
 `)

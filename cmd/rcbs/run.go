@@ -27,8 +27,15 @@ the environment: GWS_USERNAME, GWS_PASSWORD, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY (or the AWS SDK's default chain).
 
 Progress goes to stderr (a bar on a terminal, a line per 10% otherwise), one
-summary line to stdout. Exit 0 all done, 1 some recordings failed, 2 bad
-configuration, 3 targetDir locked by another rcbs, 130 interrupted.
+summary line to stdout: "done: …", or "stopped: …" with the same fields when
+the run stopped before its last shard (credentials refused or missing, API
+unreachable, interrupted), its reason on stderr. Exit 0 all done, 1 some
+recordings failed, 2 bad configuration or missing credentials, 3 targetDir
+locked by another rcbs, 130 interrupted.
+
+last_recording_endtime.txt is read and moved only by runs without maxDate
+and without skipLastRecordingCheck=true (the cron job): a one-off export
+into the same targetDir never makes the cron job skip a day.
 
 Examples:
   rcbs -config /etc/rcbs/config.properties
