@@ -41,7 +41,8 @@ func TestJourneyCorruptedDownload(t *testing.T) {
 	proxy.Set(path, faultproxy.Fault{Flip: media.Size / 2, Delay: 200 * time.Millisecond, Tail: 16})
 
 	target := filepath.Join(t.TempDir(), "target")
-	cfg := w.writeConfig(t, target, "awsEndpoint", proxy.URL, "retries", "2", "logFormat", "json")
+	// The cron job's window (not a one-off export): it owns the state file.
+	cfg := w.writeConfig(t, target, relative(1, "awsEndpoint", proxy.URL, "retries", "2", "logFormat", "json")...)
 	r := w.rcbs(t, "run", "-config", cfg, "-now", t0().Format(time.RFC3339))
 	if r.code != 1 {
 		t.Fatalf("want exit 1, got %s", r)
@@ -73,7 +74,7 @@ func TestJourneyCorruptedDownload(t *testing.T) {
 	}
 
 	proxy.Set(path, faultproxy.Fault{Flip: -1})
-	s := w.run(t, w.writeConfig(t, target, "awsEndpoint", proxy.URL, "retries", "2"), t0())
+	s := w.run(t, w.writeConfig(t, target, relative(1, "awsEndpoint", proxy.URL, "retries", "2")...), t0())
 	checkCounts(t, s, counts{shards: 1, listed: len(all), mine: len(all), downloaded: 1, skipped: len(all) - 1})
 	checkTree(t, target, treeWant{recs: all, state: t0()})
 }

@@ -36,7 +36,7 @@ func TestNearMissMediaTypesNotDownloaded(t *testing.T) {
 		keptMedia += len(kept[i].Media)
 	}
 	target := filepath.Join(t.TempDir(), "target")
-	s := w.run(t, w.writeConfig(t, target), t0())
+	s := w.run(t, w.writeConfig(t, target, relative(1)...), t0()) // the cron window: it writes the state
 	checkCounts(t, s, counts{shards: 1, listed: len(all), mine: len(all), downloaded: len(all)})
 	checkTree(t, target, treeWant{recs: kept, state: t0()})
 	if got := w.cloud.Stats().S3Get; got != int64(keptMedia) {

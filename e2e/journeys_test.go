@@ -987,9 +987,12 @@ func readMetrics(t *testing.T, path string) map[string]string {
 			continue
 		}
 		series, value, _ := strings.Cut(strings.TrimSpace(line), " ")
-		name, ok := strings.CutSuffix(series, `{instance="0"}`)
-		if !ok {
-			t.Errorf("metrics line %q: want the label instance=\"0\"", line)
+		name, labels, _ := strings.Cut(strings.TrimSuffix(series, "}"), "{")
+		if labels != `instance="0"` && !strings.HasPrefix(labels, `instance="0",`) {
+			t.Errorf("metrics line %q: want the label instance=\"0\" first", line)
+		}
+		if extra := strings.TrimPrefix(strings.TrimPrefix(labels, `instance="0"`), ","); extra != "" {
+			name += "{" + extra + "}" // e.g. rcbs_files_verified{method="md5-etag"}
 		}
 		m[name] = value
 	}
