@@ -21,6 +21,7 @@ import (
 
 	"github.com/rcbs/rcbs/archive"
 	"github.com/rcbs/rcbs/cms/cmstest"
+	"github.com/rcbs/rcbs/config"
 	"github.com/rcbs/rcbs/metadata"
 )
 
@@ -74,12 +75,7 @@ func TestExpectEnd(t *testing.T) {
 // (single and ranged) and the API fallback (known size or spooled).
 func TestBodyErrorAfterLastByteFailsTheAttempt(t *testing.T) {
 	pki := cmstest.NewPKI(t, t.TempDir(), "late")
-	tests := []struct {
-		name    string
-		size    int
-		encrypt bool
-		api     string // "" for S3, else the metadata size of an API media
-	}{
+	tests := []downloadPath{
 		{"small, under the sniff buffer", 1000, false, ""},
 		{"larger", 100_000, false, ""},
 		{"ranged parts", 30_000, false, ""},
@@ -92,12 +88,7 @@ func TestBodyErrorAfterLastByteFailsTheAttempt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			if tt.encrypt {
-				w.extra = "encryptionCertificate=" + filepath.ToSlash(pki.CertFile) + "\n"
-			}
-			w.addRecording("REC", day(1, 1), media{id: "a.mp3", typ: "audio/mp3", data: blob(5, tt.size), api: tt.api != "", size: tt.api})
-			cfg := w.config()
+			w, cfg := tt.world(t, pki.CertFile, 5)
 			hs := &hookStore{inner: w.store(cfg), hook: func(_ int, _ GetInput, obj *Object) (*Object, error) {
 				obj.Body = &lateErrBody{r: obj.Body, closer: obj.Body}
 				return obj, nil
@@ -123,6 +114,25 @@ func TestBodyErrorAfterLastByteFailsTheAttempt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// downloadPath is one way a media file reaches the disk.
+type downloadPath struct {
+	name    string
+	size    int
+	encrypt bool   // tool-side encryption (the media arrive plain)
+	api     string // "" for S3, else the metadata size of an API media
+}
+
+// world is a world with one recording "REC" of one media file a.mp3 that
+// takes this path.
+func (p downloadPath) world(t *testing.T, cert string, seed byte) (*world, *config.Config) {
+	w := newWorld(t)
+	if p.encrypt {
+		w.extra = "encryptionCertificate=" + filepath.ToSlash(cert) + "\n"
+	}
+	w.addRecording("REC", day(1, 1), media{id: "a.mp3", typ: "audio/mp3", data: blob(seed, p.size), api: p.api != "", size: p.api})
+	return w, w.config()
 }
 
 // lateLister serves the API fallback's media with errLate after the last byte.
@@ -175,12 +185,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // every download path.
 func TestSHA256IsOfTheFileOnDisk(t *testing.T) {
 	pki := cmstest.NewPKI(t, t.TempDir(), "sha")
-	tests := []struct {
-		name    string
-		size    int
-		encrypt bool
-		api     string
-	}{
+	tests := []downloadPath{
 		{"single GET", 5000, false, ""},
 		{"ranged, parts out of order", 40_000, false, ""},
 		{"encrypted", 5000, true, ""},
@@ -192,12 +197,7 @@ func TestSHA256IsOfTheFileOnDisk(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			if tt.encrypt {
-				w.extra = "encryptionCertificate=" + filepath.ToSlash(pki.CertFile) + "\n"
-			}
-			w.addRecording("REC", day(1, 1), media{id: "a.mp3", typ: "audio/mp3", data: blob(6, tt.size), api: tt.api != "", size: tt.api})
-			cfg := w.config()
+			w, cfg := tt.world(t, pki.CertFile, 6)
 			deps := w.deps()
 			deps.S3 = &hookStore{inner: w.store(cfg), hook: slowFirstPart}
 			spy := &catalogSpy{}
