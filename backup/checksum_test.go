@@ -464,3 +464,78 @@ func (b *stallBody) Close() error {
 	b.once.Do(func() { close(b.closed) })
 	return b.ReadCloser.Close()
 }
+
+// headStore answers Head from a table: part 0 the object, part n its
+// upload part n.
+type headStore struct {
+	ObjectStore
+	heads map[int]*Object
+	err   error
+	calls int
+}
+
+func (h *headStore) Head(_ context.Context, _ GetInput, part int) (*Object, error) {
+	h.calls++
+	if h.err != nil {
+		return nil, h.err
+	}
+	o, ok := h.heads[part]
+	if !ok {
+		return nil, &S3Error{Status: 404}
+	}
+	return o, nil
+}
+
+func TestPlanCheck(t *testing.T) {
+	const md5hex = "0123456789abcdef0123456789abcdef"
+	crc := Checksum{Algorithm: "CRC32", Value: "pEouyQ=="}
+	composite := Checksum{Algorithm: "CRC32", Value: "ADAqiw==", Parts: 2}
+	parts := map[int]*Object{1: {Length: 600}, 2: {Length: 400}}
+	withHead := func(o *Object) map[int]*Object {
+		m := map[int]*Object{0: o}
+		for k, v := range parts {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		obj    Object
+		ranged bool
+		heads  map[int]*Object
+		noHead bool // the store cannot describe objects
+		method string
+		parts  int
+	}{
+		{"whole GET with a checksum: the SDK's", Object{Checksum: crc, ETag: `"` + md5hex + `"`}, false, nil, false, VerifySDK, 0},
+		{"ranged: the stored checksum from HEAD", Object{ETag: `"` + md5hex + `"`}, true, map[int]*Object{0: {Checksum: crc}}, false, VerifyFullObject, 0},
+		{"ranged, HEAD has none: the ETag", Object{ETag: `"` + md5hex + `"`}, true, map[int]*Object{0: {}}, false, VerifyMD5ETag, 0},
+		{"composite, part sizes known", Object{Checksum: composite, ETag: `"` + md5hex + `-2"`}, false, parts, false, VerifyComposite, 2},
+		{"ranged composite", Object{ETag: `"` + md5hex + `-2"`}, true, withHead(&Object{Checksum: composite}), false, VerifyComposite, 2},
+		{"multipart ETag", Object{ETag: `"` + md5hex + `-2"`}, false, parts, false, VerifyMD5ETag, 2},
+		{"multipart ETag, parts unknown", Object{ETag: `"` + md5hex + `-2"`}, false, nil, true, VerifyNone, 0},
+		{"SSE-KMS: the ETag is no MD5", Object{ETag: `"` + md5hex + `"`, OpaqueETag: true}, false, nil, false, VerifyNone, 0},
+		{"no ETag, no checksum", Object{}, false, nil, false, VerifyNone, 0},
+		{"too many parts", Object{ETag: `"` + md5hex + `-65"`}, false, parts, false, VerifyNone, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(newWorld(t).config(), Deps{})
+			e.store = &headStore{heads: tt.heads}
+			if tt.noHead {
+				e.store = &hookStore{}
+			}
+			obj := tt.obj
+			obj.Size = 1000
+			c, err := e.planCheck(context.Background(), GetInput{Bucket: "b", Key: "k"}, &obj, tt.ranged)
+			if err != nil || c.method != tt.method || len(c.parts) != tt.parts {
+				t.Errorf("got %s with %d parts, %v; want %s with %d parts", c.method, len(c.parts), err, tt.method, tt.parts)
+			}
+		})
+	}
+	e := newEngine(newWorld(t).config(), Deps{})
+	e.store = &headStore{err: &S3Error{Status: 503}}
+	if _, err := e.planCheck(context.Background(), GetInput{}, &Object{Size: 1000}, true); err == nil {
+		t.Error("a failed HEAD is not a failed attempt")
+	}
+}
