@@ -130,9 +130,11 @@ func (e *engine) planCheck(ctx context.Context, in GetInput, obj *Object, ranged
 		}
 		cs = head.Checksum
 	}
-	if c, ok := checksumCheck(cs); ok && cs.Parts == 0 {
+	c, ok := checksumCheck(cs)
+	if ok && cs.Parts == 0 {
 		return c, nil
-	} else if ok {
+	}
+	if ok { // composite: needs the upload's part sizes
 		sizes, err := partSizes(ctx, d, in, obj, cs.Parts)
 		if err != nil || sizes != nil {
 			c.parts = sizes
