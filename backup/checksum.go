@@ -130,16 +130,18 @@ func (e *engine) planCheck(ctx context.Context, in GetInput, obj *Object, ranged
 		}
 		cs = head.Checksum
 	}
-	if c, ok := checksumCheck(cs); ok && cs.Parts == 0 {
+	c, ok := checksumCheck(cs)
+	if ok && cs.Parts == 0 {
 		return c, nil
-	} else if ok {
+	}
+	if ok { // composite: needs the upload's part sizes
 		sizes, err := partSizes(ctx, d, in, obj, cs.Parts)
 		if err != nil || sizes != nil {
 			c.parts = sizes
 			return c, err
 		}
 	}
-	return e.etagCheck(ctx, d, in, obj)
+	return etagCheck(ctx, d, in, obj)
 }
 
 // checksumCheck decodes a stored checksum into a check.
@@ -158,7 +160,7 @@ func checksumCheck(cs Checksum) (check, bool) {
 // etagCheck uses the ETag as an MD5: plain for a single-part upload,
 // "md5-of-part-md5s-N" for a multipart one. Never for SSE-KMS or SSE-C
 // objects, whose ETag is no MD5 of the content.
-func (e *engine) etagCheck(ctx context.Context, d describer, in GetInput, obj *Object) (check, error) {
+func etagCheck(ctx context.Context, d describer, in GetInput, obj *Object) (check, error) {
 	tag := strings.Trim(obj.ETag, `"`)
 	cs := parseChecksum("MD5", tag)
 	want, err := hex.DecodeString(cs.Value)

@@ -12,36 +12,47 @@ import (
 // it are read back from the file once everything before them is hashed.
 // Why read back rather than hold them in memory: memory stays bounded by
 // the copy buffers, the bytes are still in the page cache, and only parts
-// that finish before their predecessor are read back (the first part
-// always streams live, so a single GET never reads back at all).
-// Safe for concurrent use by the parts' writers.
+// that finish before their predecessor are read back (a single GET never
+// reads back at all). One writer at a time hashes, outside the lock, so
+// the other parts never wait for the hashing: they note their extent and
+// go back to the network. Safe for concurrent use by the parts' writers.
 type orderedHash struct {
+	dst io.Writer   // used by the busy writer only
+	src io.ReaderAt // the file being written
+	buf []byte      // for reading back, by the busy writer; allocated on first need
+
 	mu    sync.Mutex
-	dst   io.Writer
-	src   io.ReaderAt     // the file being written
+	busy  bool            // a writer is hashing
 	next  int64           // bytes [0, next) are hashed
 	ahead map[int64]int64 // written but not yet hashed: start → end
-	buf   []byte          // for reading back; allocated on first need
-	// readBack counts the bytes read back from the file.
-	readBack int64
 }
 
 func newOrderedHash(dst io.Writer, src io.ReaderAt) *orderedHash {
 	return &orderedHash{dst: dst, src: src, ahead: map[int64]int64{}}
 }
 
-// wrote records that p is now in the file at off.
+// wrote records that p is now in the file at off, and hashes what is
+// next in order unless another writer is doing so.
 func (o *orderedHash) wrote(off int64, p []byte) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	end := off + int64(len(p))
-	switch {
-	case off == o.next:
-		o.dst.Write(p) // hashes never fail
-		o.next = end
-	default:
+	o.mu.Lock()
+	if o.busy || off != o.next {
 		o.extend(off, end)
+		_, due := o.ahead[o.next]
+		if o.busy || !due {
+			o.mu.Unlock()
+			return nil // the busy writer, or a later one, hashes it
+		}
+		o.busy = true
+		o.mu.Unlock()
+		return o.catchUp()
 	}
+	o.busy = true
+	o.mu.Unlock()
+	o.dst.Write(p) // hashes never fail
+	o.mu.Lock()
+	o.next = end
+	o.mu.Unlock()
 	return o.catchUp()
 }
 
@@ -56,23 +67,33 @@ func (o *orderedHash) extend(off, end int64) {
 	o.ahead[off] = end
 }
 
-// catchUp hashes, from the file, every extent that now starts at next.
+// catchUp hashes, reading them back from the file, the extents that start
+// at next, until none does; then it gives up the busy role. Called by the
+// busy writer.
 func (o *orderedHash) catchUp() error {
 	for {
-		end, ok := o.ahead[o.next]
+		o.mu.Lock()
+		start := o.next
+		end, ok := o.ahead[start]
 		if !ok {
+			o.busy = false
+			o.mu.Unlock()
 			return nil
 		}
-		delete(o.ahead, o.next)
+		delete(o.ahead, start)
+		o.mu.Unlock()
 		if o.buf == nil {
 			o.buf = make([]byte, 64<<10)
 		}
-		n, err := io.CopyBuffer(o.dst, io.NewSectionReader(o.src, o.next, end-o.next), o.buf)
-		o.readBack += n
-		if err != nil || n != end-o.next {
-			return fmt.Errorf("read back bytes %d-%d to hash them: %v", o.next, end, err)
+		n, err := io.CopyBuffer(o.dst, io.NewSectionReader(o.src, start, end-start), o.buf)
+		o.mu.Lock()
+		o.next = start + n
+		if err != nil || n != end-start {
+			o.busy = false
+			o.mu.Unlock()
+			return fmt.Errorf("read back bytes %d-%d to hash them: %v", start, end, err)
 		}
-		o.next = end
+		o.mu.Unlock()
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/rcbs/rcbs/archive"
 	"github.com/rcbs/rcbs/cms/cmstest"
+	"github.com/rcbs/rcbs/config"
 	"github.com/rcbs/rcbs/metadata"
 )
 
@@ -74,12 +75,7 @@ func TestExpectEnd(t *testing.T) {
 // (single and ranged) and the API fallback (known size or spooled).
 func TestBodyErrorAfterLastByteFailsTheAttempt(t *testing.T) {
 	pki := cmstest.NewPKI(t, t.TempDir(), "late")
-	tests := []struct {
-		name    string
-		size    int
-		encrypt bool
-		api     string // "" for S3, else the metadata size of an API media
-	}{
+	tests := []downloadPath{
 		{"small, under the sniff buffer", 1000, false, ""},
 		{"larger", 100_000, false, ""},
 		{"ranged parts", 30_000, false, ""},
@@ -92,12 +88,7 @@ func TestBodyErrorAfterLastByteFailsTheAttempt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			if tt.encrypt {
-				w.extra = "encryptionCertificate=" + filepath.ToSlash(pki.CertFile) + "\n"
-			}
-			w.addRecording("REC", day(1, 1), media{id: "a.mp3", typ: "audio/mp3", data: blob(5, tt.size), api: tt.api != "", size: tt.api})
-			cfg := w.config()
+			w, cfg := tt.world(t, pki.CertFile, 5)
 			hs := &hookStore{inner: w.store(cfg), hook: func(_ int, _ GetInput, obj *Object) (*Object, error) {
 				obj.Body = &lateErrBody{r: obj.Body, closer: obj.Body}
 				return obj, nil
@@ -123,6 +114,25 @@ func TestBodyErrorAfterLastByteFailsTheAttempt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// downloadPath is one way a media file reaches the disk.
+type downloadPath struct {
+	name    string
+	size    int
+	encrypt bool   // tool-side encryption (the media arrive plain)
+	api     string // "" for S3, else the metadata size of an API media
+}
+
+// world is a world with one recording "REC" of one media file a.mp3 that
+// takes this path.
+func (p downloadPath) world(t *testing.T, cert string, seed byte) (*world, *config.Config) {
+	w := newWorld(t)
+	if p.encrypt {
+		w.extra = "encryptionCertificate=" + filepath.ToSlash(cert) + "\n"
+	}
+	w.addRecording("REC", day(1, 1), media{id: "a.mp3", typ: "audio/mp3", data: blob(seed, p.size), api: p.api != "", size: p.api})
+	return w, w.config()
 }
 
 // lateLister serves the API fallback's media with errLate after the last byte.
@@ -175,12 +185,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // every download path.
 func TestSHA256IsOfTheFileOnDisk(t *testing.T) {
 	pki := cmstest.NewPKI(t, t.TempDir(), "sha")
-	tests := []struct {
-		name    string
-		size    int
-		encrypt bool
-		api     string
-	}{
+	tests := []downloadPath{
 		{"single GET", 5000, false, ""},
 		{"ranged, parts out of order", 40_000, false, ""},
 		{"encrypted", 5000, true, ""},
@@ -192,12 +197,7 @@ func TestSHA256IsOfTheFileOnDisk(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			if tt.encrypt {
-				w.extra = "encryptionCertificate=" + filepath.ToSlash(pki.CertFile) + "\n"
-			}
-			w.addRecording("REC", day(1, 1), media{id: "a.mp3", typ: "audio/mp3", data: blob(6, tt.size), api: tt.api != "", size: tt.api})
-			cfg := w.config()
+			w, cfg := tt.world(t, pki.CertFile, 6)
 			deps := w.deps()
 			deps.S3 = &hookStore{inner: w.store(cfg), hook: slowFirstPart}
 			spy := &catalogSpy{}
@@ -463,4 +463,79 @@ func (b *stallBody) Read(p []byte) (int, error) {
 func (b *stallBody) Close() error {
 	b.once.Do(func() { close(b.closed) })
 	return b.ReadCloser.Close()
+}
+
+// headStore answers Head from a table: part 0 the object, part n its
+// upload part n.
+type headStore struct {
+	ObjectStore
+	heads map[int]*Object
+	err   error
+	calls int
+}
+
+func (h *headStore) Head(_ context.Context, _ GetInput, part int) (*Object, error) {
+	h.calls++
+	if h.err != nil {
+		return nil, h.err
+	}
+	o, ok := h.heads[part]
+	if !ok {
+		return nil, &S3Error{Status: 404}
+	}
+	return o, nil
+}
+
+func TestPlanCheck(t *testing.T) {
+	const md5hex = "0123456789abcdef0123456789abcdef"
+	crc := Checksum{Algorithm: "CRC32", Value: "pEouyQ=="}
+	composite := Checksum{Algorithm: "CRC32", Value: "ADAqiw==", Parts: 2}
+	parts := map[int]*Object{1: {Length: 600}, 2: {Length: 400}}
+	withHead := func(o *Object) map[int]*Object {
+		m := map[int]*Object{0: o}
+		for k, v := range parts {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		obj    Object
+		ranged bool
+		heads  map[int]*Object
+		noHead bool // the store cannot describe objects
+		method string
+		parts  int
+	}{
+		{"whole GET with a checksum: the SDK's", Object{Checksum: crc, ETag: `"` + md5hex + `"`}, false, nil, false, VerifySDK, 0},
+		{"ranged: the stored checksum from HEAD", Object{ETag: `"` + md5hex + `"`}, true, map[int]*Object{0: {Checksum: crc}}, false, VerifyFullObject, 0},
+		{"ranged, HEAD has none: the ETag", Object{ETag: `"` + md5hex + `"`}, true, map[int]*Object{0: {}}, false, VerifyMD5ETag, 0},
+		{"composite, part sizes known", Object{Checksum: composite, ETag: `"` + md5hex + `-2"`}, false, parts, false, VerifyComposite, 2},
+		{"ranged composite", Object{ETag: `"` + md5hex + `-2"`}, true, withHead(&Object{Checksum: composite}), false, VerifyComposite, 2},
+		{"multipart ETag", Object{ETag: `"` + md5hex + `-2"`}, false, parts, false, VerifyMD5ETag, 2},
+		{"multipart ETag, parts unknown", Object{ETag: `"` + md5hex + `-2"`}, false, nil, true, VerifyNone, 0},
+		{"SSE-KMS: the ETag is no MD5", Object{ETag: `"` + md5hex + `"`, OpaqueETag: true}, false, nil, false, VerifyNone, 0},
+		{"no ETag, no checksum", Object{}, false, nil, false, VerifyNone, 0},
+		{"too many parts", Object{ETag: `"` + md5hex + `-65"`}, false, parts, false, VerifyNone, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(newWorld(t).config(), Deps{})
+			e.store = &headStore{heads: tt.heads}
+			if tt.noHead {
+				e.store = &hookStore{}
+			}
+			obj := tt.obj
+			obj.Size = 1000
+			c, err := e.planCheck(context.Background(), GetInput{Bucket: "b", Key: "k"}, &obj, tt.ranged)
+			if err != nil || c.method != tt.method || len(c.parts) != tt.parts {
+				t.Errorf("got %s with %d parts, %v; want %s with %d parts", c.method, len(c.parts), err, tt.method, tt.parts)
+			}
+		})
+	}
+	e := newEngine(newWorld(t).config(), Deps{})
+	e.store = &headStore{err: &S3Error{Status: 503}}
+	if _, err := e.planCheck(context.Background(), GetInput{}, &Object{Size: 1000}, true); err == nil {
+		t.Error("a failed HEAD is not a failed attempt")
+	}
 }

@@ -37,6 +37,18 @@ type corruptCase struct {
 	method string
 }
 
+// What versitygw v1.8.0 does, found by trying it (and why the cases are
+// these): PutObject takes CRC32, CRC32C, CRC64NVME, SHA1 and SHA256 and
+// stores a CRC64NVME when asked for none (as AWS does), so "no checksum"
+// needs the proxy to hide the headers; GET and HEAD return the stored
+// checksum with checksum mode on, range responses none; multipart uploads
+// keep a composite "…-N" CRC32 or SHA256, or a full-object CRC32 (a
+// full-object SHA256 is refused, as on AWS); GetObjectAttributes returns
+// the checksum but no ObjectParts, and HEAD with partNumber the part's
+// size but not its checksum — so part sizes come from HEAD, and composite
+// checksums are rebuilt from the streamed bytes; the ETag is the MD5 of a
+// single PUT and the MD5 of the part MD5s "-N" of a multipart upload.
+//
 // Against a real S3 server through a proxy that flips one bit (and holds
 // back the tail of small bodies, where the SDK's checksum error used to be
 // lost): every corrupted object fails after `retries` attempts and holds

@@ -147,7 +147,7 @@ func (s *S3Store) Get(ctx context.Context, in GetInput) (*Object, error) {
 		return nil, s.wrap(in, err)
 	}
 	obj := &Object{Length: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag),
-		Checksum:   pickChecksum(out.ChecksumCRC64NVME, out.ChecksumCRC32C, out.ChecksumCRC32, out.ChecksumSHA1, out.ChecksumSHA256),
+		Checksum:   pickChecksum(out.ChecksumCRC32C, out.ChecksumCRC32, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256),
 		OpaqueETag: opaqueETag(out.ServerSideEncryption, out.SSECustomerAlgorithm)}
 	obj.Size = obj.Length
 	if total, ok := rangeTotal(aws.ToString(out.ContentRange)); ok {
@@ -174,17 +174,18 @@ func (s *S3Store) Head(ctx context.Context, in GetInput, part int) (*Object, err
 		return nil, s.wrap(in, err)
 	}
 	obj := &Object{Length: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag),
-		Checksum:   pickChecksum(out.ChecksumCRC64NVME, out.ChecksumCRC32C, out.ChecksumCRC32, out.ChecksumSHA1, out.ChecksumSHA256),
+		Checksum:   pickChecksum(out.ChecksumCRC32C, out.ChecksumCRC32, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256),
 		OpaqueETag: opaqueETag(out.ServerSideEncryption, out.SSECustomerAlgorithm)}
 	obj.Size = obj.Length
 	return obj, nil
 }
 
-// pickChecksum takes the first checksum present, in the order of the
-// arguments: CRC64NVME, CRC32C, CRC32 (cheapest to compute), SHA1, SHA256.
-func pickChecksum(crc64nvme, crc32c, crc32, sha1, sha256 *string) Checksum {
-	for i, v := range []*string{crc64nvme, crc32c, crc32, sha1, sha256} {
-		if c := parseChecksum([]string{"CRC64NVME", "CRC32C", "CRC32", "SHA1", "SHA256"}[i], aws.ToString(v)); c.Value != "" {
+// pickChecksum takes the first checksum present, cheapest to compute
+// first (hash/crc32 uses the CPU's CRC instructions; hash/crc64 has none):
+// CRC32C, CRC32, CRC64NVME, SHA1, SHA256.
+func pickChecksum(crc32c, crc32, crc64nvme, sha1, sha256 *string) Checksum {
+	for i, v := range []*string{crc32c, crc32, crc64nvme, sha1, sha256} {
+		if c := parseChecksum([]string{"CRC32C", "CRC32", "CRC64NVME", "SHA1", "SHA256"}[i], aws.ToString(v)); c.Value != "" {
 			return c
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +42,9 @@ func TestJourneyCorruptedDownload(t *testing.T) {
 	proxy.Set(path, faultproxy.Fault{Flip: media.Size / 2, Delay: 200 * time.Millisecond, Tail: 16})
 
 	target := filepath.Join(t.TempDir(), "target")
+	metrics := filepath.Join(t.TempDir(), "rcbs.prom")
 	// The cron job's window (not a one-off export): it owns the state file.
-	cfg := w.writeConfig(t, target, relative(1, "awsEndpoint", proxy.URL, "retries", "2", "logFormat", "json")...)
+	cfg := w.writeConfig(t, target, relative(1, "awsEndpoint", proxy.URL, "retries", "2", "logFormat", "json", "metricsFile", metrics)...)
 	r := w.rcbs(t, "run", "-config", cfg, "-now", t0().Format(time.RFC3339))
 	if r.code != 1 {
 		t.Fatalf("want exit 1, got %s", r)
@@ -54,6 +56,12 @@ func TestJourneyCorruptedDownload(t *testing.T) {
 	checked := checkJSONLog(t, r.stderr, bad.ID)
 	if want := writtenByCheck(all, bad.ID, media.MediaID); !maps.Equal(checked, want) {
 		t.Errorf("checked %v, want %v: every S3 media file checked by the SDK (versitygw keeps a CRC64NVME)", checked, want)
+	}
+	m := readMetrics(t, metrics)
+	for method, n := range checked {
+		if got := m[`rcbs_files_verified{method="`+method+`"}`]; got != strconv.Itoa(n) {
+			t.Errorf("metric rcbs_files_verified{method=%q} is %q, the log says %d", method, got, n)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(target, recDir(bad), media.MediaID+".bin")); !os.IsNotExist(err) {
 		t.Errorf("the corrupted media is on disk (%v)", err)
