@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -64,7 +65,17 @@ func commands() []command {
 	}
 }
 
+// softMemoryLimit makes the garbage collector work harder before the heap
+// passes it, unless GOMEMLIMIT says otherwise. rcbs's own memory is bounded
+// by its workers (tens of MB), but a hostile 50 MB listing page or a burst
+// of serve clients can leave garbage that the default pacing (collect at
+// twice the live heap) lets RSS double over.
+const softMemoryLimit = 200 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
