@@ -89,9 +89,10 @@ async function search(page) {
   if (state.next) state.cursors[page + 1] = state.next;
   render(body.results);
   const first = page * pageSize + 1;
-  status.textContent = body.results.length === 0
-    ? "No recordings match."
-    : `Recordings ${first}–${first + body.results.length - 1}` + (state.next ? ", more on the next page." : ".");
+  const n = body.results.length;
+  if (n === 0) status.textContent = "No recordings match.";
+  else if (n === 1 && page === 0 && !state.next) status.textContent = "1 recording.";
+  else status.textContent = `Recordings ${first}–${first + n - 1}` + (state.next ? ", more on the next page." : ".");
   document.getElementById("prev").disabled = page === 0;
   document.getElementById("next").disabled = !state.next;
 }
