@@ -336,4 +336,3 @@ func shot(ctx context.Context, t *testing.T, dir, name string) {
 	}
 	t.Logf("screenshot %s", p)
 }
-
