@@ -110,6 +110,9 @@ func OpenIndex(ctx context.Context, root string) (idx *Index, rebuild bool, why 
 	return idx, true, "damaged (" + damaged.why + "), moved aside to " + filepath.Base(aside), nil
 }
 
+// maxConns bounds the open SQLite connections of one index.
+const maxConns = 8
+
 // damagedError is an index file that cannot be used as it is.
 type damagedError struct{ why string }
 
@@ -125,6 +128,10 @@ func openIndex(ctx context.Context, root, path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
+	// Each connection has its own page cache: a bounded pool keeps memory
+	// flat under many concurrent searches (they queue for a connection).
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	idx := &Index{root: root, db: db, stmts: map[string]*sql.Stmt{}}
 	if err := idx.init(ctx); err != nil {
 		db.Close()
