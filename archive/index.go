@@ -26,8 +26,10 @@ const schemaVersion = 1
 // columns search filters by, so that a search stays in the index whatever
 // the archive's size (spec §12: 1,000,000 recordings, p95 ≤ 50 ms). ANI and
 // DNIS prefixes are searched as ranges (ani >= p AND ani < p+1), which use
-// these indexes where LIKE 'p%' would not. Agents live in their own table
-// because a recording has several.
+// these indexes where LIKE 'p%' would not. The start index also carries the
+// filter columns, so that a walk down it (see Search) filters without
+// reading the table. Agents live in their own table because a recording has
+// several.
 const schema = `
 CREATE TABLE recordings (
 	id        TEXT PRIMARY KEY,
@@ -42,7 +44,7 @@ CREATE TABLE recordings (
 	media     TEXT NOT NULL,    -- JSON array of {id,type,size}
 	folder    TEXT NOT NULL     -- relative to the archive root, slash-separated
 );
-CREATE INDEX recordings_start  ON recordings(start, id);
+CREATE INDEX recordings_start  ON recordings(start, id, ani, dnis, dirfold, tenant);
 CREATE INDEX recordings_ani    ON recordings(ani, start);
 CREATE INDEX recordings_dnis   ON recordings(dnis, start);
 CREATE INDEX recordings_dir    ON recordings(dirfold, start);
@@ -108,6 +110,9 @@ func OpenIndex(ctx context.Context, root string) (idx *Index, rebuild bool, why 
 	return idx, true, "damaged (" + damaged.why + "), moved aside to " + filepath.Base(aside), nil
 }
 
+// maxConns bounds the open SQLite connections of one index.
+const maxConns = 8
+
 // damagedError is an index file that cannot be used as it is.
 type damagedError struct{ why string }
 
@@ -123,6 +128,10 @@ func openIndex(ctx context.Context, root, path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
+	// Each connection has its own page cache: a bounded pool keeps memory
+	// flat under many concurrent searches (they queue for a connection).
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	idx := &Index{root: root, db: db, stmts: map[string]*sql.Stmt{}}
 	if err := idx.init(ctx); err != nil {
 		db.Close()
@@ -209,6 +218,36 @@ func (x *Index) Add(ctx context.Context, rec Recording) error {
 		sizes[f.Name] = f.Size
 	}
 	return x.put(ctx, x.db, info, rec.Dir, sizes)
+}
+
+// AddBatch records many recordings in one transaction (bulk loads,
+// benchmarks); a recording.json that does not parse fails the batch.
+func (x *Index) AddBatch(ctx context.Context, recs []Recording) error {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	defer tx.Rollback()
+	for _, rec := range recs {
+		info, err := ParseInfo(rec.JSON)
+		if err != nil {
+			return fmt.Errorf("index recording %s: %w", rec.ID, err)
+		}
+		sizes := map[string]int64{}
+		for _, f := range rec.Files {
+			sizes[f.Name] = f.Size
+		}
+		if err := x.putTx(ctx, tx, info, rec.Dir, sizes); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Analyze refreshes the query planner's statistics (after a bulk load).
+func (x *Index) Analyze(ctx context.Context) error {
+	_, err := x.db.ExecContext(ctx, "ANALYZE")
+	return err
 }
 
 // Sync is a no-op: every Add is its own committed transaction.

@@ -94,9 +94,26 @@ type Query struct {
 
 const rowColumns = `id, start, stop, direction, ani, dnis, tenant, agents, media, folder`
 
+// broadMatches is where Search switches plans. A filter that matches fewer
+// rows is answered from its own index and the matches sorted by time
+// (at most this many); one that matches more is answered by walking the
+// start index newest first and stopping after Limit matches, which at this
+// density means reading at most Limit/density index entries. SQLite's
+// planner does not weigh LIMIT, so it would sort every match of a broad
+// filter (50,000 rows for one tenant of 20 in 1,000,000).
+const broadMatches = 5000
+
 // Search returns up to q.Limit rows, newest first (then by id, descending).
 func (x *Index) Search(ctx context.Context, q Query) ([]Row, error) {
-	text, args := searchSQL(q)
+	walk := false
+	if filtered(q) {
+		n, err := x.countUpTo(ctx, q, broadMatches)
+		if err != nil {
+			return nil, err
+		}
+		walk = n >= broadMatches
+	}
+	text, args := searchSQL(q, walk)
 	stmt, err := x.stmt(ctx, text)
 	if err != nil {
 		return nil, err
@@ -115,6 +132,25 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Row, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// filtered reports whether q filters by more than time (an id is always narrow).
+func filtered(q Query) bool {
+	return q.ID == "" && (q.Agent != "" || q.ANI != "" || q.DNIS != "" || q.Direction != "" || q.Access != nil)
+}
+
+// countUpTo counts q's matches, stopping at limit.
+func (x *Index) countUpTo(ctx context.Context, q Query, limit int) (int, error) {
+	where, args := searchWhere(q)
+	stmt, err := x.stmt(ctx, "SELECT count(*) FROM (SELECT 1 FROM recordings"+where+" LIMIT ?)")
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := stmt.QueryRowContext(ctx, append(args, limit)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("index search: %w", err)
+	}
+	return n, nil
 }
 
 // stmt prepares a search statement once per distinct SQL text (there are
@@ -155,7 +191,19 @@ func prefixCond(col, p string, args []any) (string, []any) {
 	return "(" + col + " >= ? AND " + col + " < ?)", append(args, p, end)
 }
 
-func searchSQL(q Query) (string, []any) {
+// searchSQL is the search statement; walk forces the start index.
+func searchSQL(q Query, walk bool) (string, []any) {
+	where, args := searchWhere(q)
+	from := " FROM recordings"
+	if walk {
+		from += " INDEXED BY recordings_start"
+	}
+	text := "SELECT " + rowColumns + from + where + " ORDER BY start DESC, id DESC LIMIT ?"
+	return text, append(args, max(q.Limit, 1))
+}
+
+// searchWhere is q's WHERE clause (empty when q filters nothing).
+func searchWhere(q Query) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -184,18 +232,16 @@ func searchSQL(q Query) (string, []any) {
 		add("dirfold = ?", strings.ToLower(q.Direction))
 	}
 	if q.After != nil {
-		add("(start < ? OR (start = ? AND id < ?))", q.After.Start, q.After.Start, q.After.ID)
+		add("(start, id) < (?, ?)", q.After.Start, q.After.ID) // a row value: one index range
 	}
 	if q.Access != nil {
 		c, a := accessSQL(q.Access)
 		add(c, a...)
 	}
-	text := "SELECT " + rowColumns + " FROM recordings"
-	if len(conds) > 0 {
-		text += " WHERE " + strings.Join(conds, " AND ")
+	if len(conds) == 0 {
+		return "", nil
 	}
-	text += " ORDER BY start DESC, id DESC LIMIT ?"
-	return text, append(args, max(q.Limit, 1))
+	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
 // accessSQL is the access list as a condition; an empty list matches nothing.

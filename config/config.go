@@ -94,6 +94,7 @@ type Config struct {
 	LogFormat      string // "text" or "json"
 	MetricsFile    string
 	PingURL        string
+	Serve          Serve // rcbs serve (spec §12)
 
 	// From the environment only.
 	GWSUsername        string
@@ -127,6 +128,7 @@ func Defaults() *Config {
 		RequestTimeout:        60 * time.Second,
 		Retries:               5,
 		LogFormat:             "text",
+		Serve:                 Serve{Listen: "127.0.0.1:4000", LinkTTL: 15 * time.Minute},
 		folder:                defaultFolder(),
 	}
 }

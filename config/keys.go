@@ -21,9 +21,9 @@ type keySpec struct {
 	set  func(c *Config, v string) error
 }
 
-// keyTable lists every key of spec §2 (and pingUrl), in the spec's order.
+// keyTable lists every key of spec §2 (and pingUrl), then spec §12's, in the spec's order.
 func keyTable() []keySpec {
-	return []keySpec{
+	return append([]keySpec{
 		{"gwsUriPrefix", "", func(c *Config, v string) (err error) { c.GWSURIPrefix, err = parseURL(v); return }},
 		{"targetDir", "./target", func(c *Config, v string) (err error) { c.TargetDir, err = parsePath(v); return }},
 		{"maxAge", "2", func(c *Config, v string) (err error) { c.MaxAge, err = sharding.ParsePeriod(v, 24*time.Hour); return }},
@@ -65,7 +65,7 @@ func keyTable() []keySpec {
 		}},
 		{"metricsFile", "", setMetricsFile},
 		{"pingUrl", "", func(c *Config, v string) (err error) { c.PingURL, err = parseURL(v); return }},
-	}
+	}, serveKeys()...)
 }
 
 func setDate(dst **time.Time, v string) error {

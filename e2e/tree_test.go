@@ -136,6 +136,9 @@ func walkTemps(t *testing.T, target string, tempsOK bool) (files, dirs map[strin
 		if rel == "." {
 			return nil
 		}
+		if rel == ".rcbs" && d.IsDir() { // rcbs's bookkeeping (index, audit): not part of the tree (spec §6)
+			return filepath.SkipDir
+		}
 		if strings.HasPrefix(d.Name(), tempPfx) {
 			if !tempsOK {
 				t.Errorf("%s: temporary file left behind", rel)

@@ -158,6 +158,11 @@ func (s *Server) streamMedia(w http.ResponseWriter, r *http.Request, f *os.File,
 	switch {
 	case errors.Is(err, cms.ErrNotSeekable):
 		return s.streamWhole(sw, r, f, typ, rid)
+	case errors.Is(err, cms.ErrNotCMS):
+		// Stored in plain text by the cloud (not every media is encrypted).
+		h.Set("Content-Type", safeType(typ))
+		http.ServeContent(sw, r, "", time.Time{}, f)
+		return sw.status
 	case err != nil:
 		s.log.Error("media could not be decrypted", "recording", rid, "err", safeErr(err))
 		writeJSON(sw, http.StatusInternalServerError, errorBody{Error: "the media could not be decrypted"})

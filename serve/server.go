@@ -214,7 +214,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // links keep their & (the type is application/json, never HTML)
+	enc.Encode(v)
 }
 
 // errorBody is every error answer: a message that names no path, key or token.

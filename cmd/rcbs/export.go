@@ -18,7 +18,8 @@ import (
 
 const exportUsage = `Usage: rcbs export -config FILE -out FILE.zip [-from D] [-to D] [-id ID]... [-agent A] [-ani P] [-key KEY.pem]
 
-Writes the chosen recordings of the archive (targetDir) into one zip: per
+Writes the chosen recordings of the archive (targetDir and serveArchives, the
+other instances' folders) into one zip: per
 recording a folder <start yyyy-MM-dd_HH-mm-ss>_<id>/ with its media files,
 recording.json and call-info.pdf (the call's information on one page), and
 at the end SHA256SUMS (check with: unzip FILE.zip -d x && cd x && sha256sum -c SHA256SUMS).
@@ -82,7 +83,10 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	roots := []string{filepath.FromSlash(cfg.TargetDir)}
+	var roots []string
+	for _, root := range append([]string{cfg.TargetDir}, cfg.Serve.Archives...) {
+		roots = append(roots, filepath.FromSlash(root))
+	}
 	n, err := countRecordings(ctx, roots, filter)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)

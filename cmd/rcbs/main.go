@@ -31,6 +31,7 @@ const (
 // tests can run commands in-process.
 type env struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader // nil: nothing to read
 	getenv         func(string) string
 	isTerminal     bool // stdout is a terminal: show a progress bar
 	// logFormat is the loaded config's logFormat: with "json" even the
@@ -52,13 +53,15 @@ func commands() []command {
 		{"export", "write chosen recordings to a zip with call-info PDFs", cmdExport},
 		{"demo", "back up and decrypt an embedded simulated cloud", cmdDemo},
 		{"simulate", "serve a simulated recording cloud (API + S3)", cmdSimulate},
+		{"index", "rebuild the archive's search index from the tree", cmdIndex},
+		{"serve", "serve the archive: search API, signed links, media streaming", cmdServe},
 		{"version", "print version, Go version and commit", cmdVersion},
 	}
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal(os.Stdout)}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv, isTerminal: isTerminal(os.Stdout)}
 	code := runMain(ctx, e, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -71,7 +71,7 @@ func runBackup(ctx context.Context, e *env, cfg *config.Config, now time.Time, d
 	deps := backup.Deps{Lister: lister, Progress: backupProgress{meter}, Logger: log, At: now, DryRun: dryRun,
 		Pending: func(id string, n int64) { fmt.Fprintf(e.stdout, "would download %s %d bytes\n", id, n) }}
 	if !dryRun {
-		catalog, closeCatalog, err := openCatalog(cfg, log)
+		catalog, closeCatalog, err := openCatalog(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
