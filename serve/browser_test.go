@@ -237,25 +237,21 @@ func browserServer(t *testing.T) (string, []archivetest.Recording) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Archives: []string{root}, Index: set, Listen: ln.Addr().String(), Users: users,
-		Key: pki.Key, Cert: pki.Cert, FailDelay: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := srv.HTTPServer(ln.Addr().String())
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-	return "http://" + ln.Addr().String(), recs
+	base := listen(t, Options{Archives: []string{root}, Index: set, Users: users, Key: pki.Key, Cert: pki.Cert, FailDelay: 100 * time.Millisecond})
+	return base, recs
 }
 
 // requireChromium finds the browser; under CI=true a missing one fails.
 func requireChromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{os.Getenv("RCBS_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
+	return requireTool(t, "chromium (scripts/test installs it)", os.Getenv("RCBS_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser")
+}
+
+// requireTool returns the first of names found; none found skips the
+// test, or fails it under CI=true, where every part must run.
+func requireTool(t *testing.T, what string, names ...string) string {
+	t.Helper()
+	for _, name := range names {
 		if name == "" {
 			continue
 		}
@@ -264,10 +260,29 @@ func requireChromium(t *testing.T) string {
 		}
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is missing (scripts/test installs it)")
+		t.Fatalf("%s is missing", what)
 	}
-	t.Skip("chromium is missing")
+	t.Skipf("%s is missing", what)
 	return ""
+}
+
+// listen serves a server made from opt on a real 127.0.0.1 listener
+// (opt.Listen is set to it, so links point there) and returns its base URL.
+func listen(t *testing.T, opt Options) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Listen = ln.Addr().String()
+	srv, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := srv.HTTPServer(opt.Listen)
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return "http://" + opt.Listen
 }
 
 // newChromium starts a headless Chromium with a fresh profile and returns

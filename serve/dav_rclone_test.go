@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,18 +111,7 @@ func davServer(t *testing.T, roots []string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Archives: roots, Index: set, Listen: ln.Addr().String(), Users: users, FailDelay: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := srv.HTTPServer(ln.Addr().String())
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-	return "http://" + ln.Addr().String()
+	return listen(t, Options{Archives: roots, Index: set, Users: users, FailDelay: 100 * time.Millisecond})
 }
 
 // rcloneEnv is the flags for a remote "dav:" as user bob, with no config
@@ -159,17 +147,5 @@ func requireRclone(t *testing.T) string {
 	if home, err := os.UserHomeDir(); cache == "" && err == nil {
 		cache = filepath.Join(home, ".cache", "rcbs")
 	}
-	for _, name := range []string{os.Getenv("RCBS_RCLONE"), filepath.Join(cache, "bin", "rclone"), "rclone"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("rclone is missing (scripts/rclone install builds it)")
-	}
-	t.Skip("rclone is missing (scripts/rclone install)")
-	return ""
+	return requireTool(t, "rclone (scripts/rclone install builds it)", os.Getenv("RCBS_RCLONE"), filepath.Join(cache, "bin", "rclone"), "rclone")
 }
