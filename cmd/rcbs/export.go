@@ -19,10 +19,10 @@ import (
 const exportUsage = `Usage: rcbs export -config FILE -out FILE.zip [-from D] [-to D] [-id ID]... [-agent A] [-ani P] [-key KEY.pem]
 
 Writes the chosen recordings of the archive (targetDir and serveArchives, the
-other instances' folders) into one zip: per
-recording a folder <start yyyy-MM-dd_HH-mm-ss>_<id>/ with its media files,
-recording.json and call-info.pdf (the call's information on one page), and
-at the end SHA256SUMS (check with: unzip FILE.zip -d x && cd x && sha256sum -c SHA256SUMS).
+other instances' folders) into one zip: per recording a folder
+<start yyyy-MM-dd_HH-mm-ss>_<id>/ with its media files, recording.json and
+call-info.pdf (the call's information on one page), and at the end SHA256SUMS
+(check: unzip FILE.zip -d x && cd x && sha256sum -c SHA256SUMS).
 Without -key the media are the .bin files as stored (encrypted); with -key
 they are decrypted and named by their type (.mp3, .mp4, ...).
 
@@ -112,13 +112,13 @@ func parseExportFlags(e *env, args []string) (exportFlags, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.StringVar(&f.config, "config", "", "configuration `FILE` (required)")
-	fs.StringVar(&f.out, "out", "", "the zip to write (required)")
-	fs.StringVar(&f.from, "from", "", "first day (inclusive): YYYY-MM-DD GMT or epoch ms")
-	fs.StringVar(&f.to, "to", "", "end (exclusive): YYYY-MM-DD GMT or epoch ms")
-	fs.Var(&f.ids, "id", "a recording id (repeatable, or comma-separated)")
-	fs.StringVar(&f.agent, "agent", "", "only recordings with this agent id")
-	fs.StringVar(&f.ani, "ani", "", "only recordings whose ANI starts with this")
-	fs.StringVar(&f.key, "key", "", "RSA private key, PEM: decrypt the media")
+	fs.StringVar(&f.out, "out", "", "the zip `FILE` to write (required)")
+	fs.StringVar(&f.from, "from", "", "start (inclusive): `YYYY-MM-DD` GMT or epoch ms")
+	fs.StringVar(&f.to, "to", "", "end (exclusive): `YYYY-MM-DD` GMT or epoch ms")
+	fs.Var(&f.ids, "id", "a recording `ID` (repeatable, or comma-separated)")
+	fs.StringVar(&f.agent, "agent", "", "only recordings with this agent `id`")
+	fs.StringVar(&f.ani, "ani", "", "only recordings whose ANI starts with this `prefix`")
+	fs.StringVar(&f.key, "key", "", "RSA private key `KEY.pem`: decrypt the media")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(e.stdout, exportUsage)
