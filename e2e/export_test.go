@@ -44,9 +44,9 @@ func TestJourneyExport(t *testing.T) {
 		t.Fatalf("export: %s", r)
 	}
 	unzipped := t.TempDir()
-	tool(t, "", "unzip", "-t", out)
-	tool(t, "", "unzip", "-q", out, "-d", unzipped)
-	tool(t, unzipped, "sha256sum", "--quiet", "-c", "SHA256SUMS")
+	runTool(t, "", "unzip", "-t", out)
+	runTool(t, "", "unzip", "-q", out, "-d", unzipped)
+	runTool(t, unzipped, "sha256sum", "--quiet", "-c", "SHA256SUMS")
 	for _, rec := range w.cloud.Recordings() {
 		info, err := archive.ParseInfo(rec.JSON)
 		if err != nil {
@@ -64,7 +64,7 @@ func TestJourneyExport(t *testing.T) {
 				t.Errorf("%s: media %s is not openssl's plaintext", rec.ID, m.ID)
 			}
 		}
-		text := tool(t, "", "pdftotext", filepath.Join(folder, "call-info.pdf"), "-")
+		text := runTool(t, "", "pdftotext", filepath.Join(folder, "call-info.pdf"), "-")
 		for _, field := range []string{rec.ID, info.ANI, info.Direction, fmt.Sprintf("Media (%d)", len(info.Media))} {
 			if !strings.Contains(text, field) {
 				t.Errorf("%s: call-info.pdf lacks %q", rec.ID, field)
@@ -78,14 +78,14 @@ func TestJourneyExport(t *testing.T) {
 	if r := w.rcbs(t, "export", "-config", cfg, "-out", one, "-id", rec.ID); r.code != 0 || !strings.HasPrefix(r.stdout, "exported: recordings 1, ") {
 		t.Fatalf("export -id: %s", r)
 	}
-	listing := tool(t, "", "unzip", "-Z1", one)
+	listing := runTool(t, "", "unzip", "-Z1", one)
 	if strings.Count(listing, ".bin\n") != len(rec.Media) || !strings.HasSuffix(listing, "SHA256SUMS\n") {
 		t.Errorf("export without -key:\n%s", listing)
 	}
 
 	// A wrong key: exit 1, one line naming a recording, no zip, no temp file.
 	wrongDir := t.TempDir()
-	tool(t, "", "openssl", "genrsa", "-out", filepath.Join(wrongDir, "wrong.key"), "2048")
+	runTool(t, "", "openssl", "genrsa", "-out", filepath.Join(wrongDir, "wrong.key"), "2048")
 	outDir := t.TempDir()
 	r = w.rcbs(t, "export", "-config", cfg, "-out", filepath.Join(outDir, "x.zip"), "-key", filepath.Join(wrongDir, "wrong.key"))
 	if r.code != 1 || !strings.Contains(r.stderr, "recording ") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
@@ -96,8 +96,8 @@ func TestJourneyExport(t *testing.T) {
 	}
 }
 
-// tool runs a command (in dir, when not empty) and returns its stdout.
-func tool(t *testing.T, dir, name string, args ...string) string {
+// runTool runs a command (in dir, when not empty) and returns its stdout.
+func runTool(t *testing.T, dir, name string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
