@@ -87,7 +87,13 @@ func TestBrowser(t *testing.T) {
 
 	// Sign out; alice (agent=a1) sees only her three rows.
 	run("sign out", chromedp.Click(chromedp.CSS(`form.signout button`)), chromedp.WaitVisible(chromedp.CSS("#signin")))
-	signIn(t, run, "alice", alicePassword)
+	// With the keyboard only: the name field has the focus, Tab moves to
+	// the password, Enter signs in.
+	focused := eval[string](t, ctx, `document.activeElement.name`)
+	if focused != "user" {
+		t.Errorf("the sign-in page opens with the focus on %q, want the name field", focused)
+	}
+	run("sign in as alice with the keyboard", chromedp.KeyEvent("alice\t"+alicePassword+"\r"), chromedp.WaitVisible(chromedp.CSS("#search")))
 	run("alice's rows", chromedp.WaitVisible(chromedp.CSS("#results tbody tr")))
 	got := rowIDs(t, ctx)
 	if len(got) != 3 || got[0] != recs[2].ID || got[2] != recs[0].ID {
