@@ -160,10 +160,26 @@ func (f exportFlags) filter() (export.Filter, error) {
 	return filter, nil
 }
 
+// countRecordings counts what the filter selects. An -id that selects
+// nothing fails the export: a zip that silently lacks a recording asked
+// for by name would mislead whoever receives it.
 func countRecordings(ctx context.Context, roots []string, filter export.Filter) (int, error) {
 	n := 0
-	err := export.Select(ctx, roots, filter, func(string, archive.Info) error { n++; return nil })
-	return n, err
+	found := map[string]bool{}
+	err := export.Select(ctx, roots, filter, func(_ string, info archive.Info) error {
+		n++
+		found[info.ID] = true
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	for _, id := range filter.IDs {
+		if !found[id] {
+			return n, fmt.Errorf("recording %s: not in the archive, or outside the other filters (nothing written)", id)
+		}
+	}
+	return n, nil
 }
 
 // writeExport writes the zip under a temporary name beside out and renames
