@@ -6,16 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/rcbs/rcbs/cms"
+	"github.com/rcbs/rcbs/cms/cmstest"
 )
 
 // BenchmarkExport writes one recording with a 64 MiB media file into a
@@ -23,7 +22,8 @@ import (
 // per recording must not depend on the media's size.
 func BenchmarkExport(b *testing.B) {
 	const size = 64 << 20
-	key, cert := benchKey(b)
+	pki := cmstest.NewPKI(b, b.TempDir(), "bench")
+	key, cert := pki.Key, pki.Cert
 	plain := make([]byte, size)
 	rand.Read(plain)
 	var enc bytes.Buffer
@@ -52,24 +52,6 @@ func BenchmarkExport(b *testing.B) {
 			}
 		})
 	}
-}
-
-func benchKey(b *testing.B) (*rsa.PrivateKey, *x509.Certificate) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return key, cert
 }
 
 func writeBench(b *testing.B, name string, data []byte) {
