@@ -109,6 +109,7 @@ function mediaItem(r, m, i) {
   player.setAttribute("aria-label", `Play media ${i + 1} of the call at ${gmt(r.startTime)}`);
   const dl = el("a", { href: m.url, textContent: `Download media ${i + 1}` });
   dl.setAttribute("download", m.mediaId);
+  dl.setAttribute("aria-label", `Download media ${i + 1} of the call at ${gmt(r.startTime)}`);
   return el("div", { className: "media-item" }, player, dl);
 }
 
@@ -120,8 +121,11 @@ function render(results) {
     const media = el("td", { className: "media" }, ...r.media.map((m, i) => mediaItem(r, m, i)));
     const zip = el("a", { href: r.zip, textContent: "Zip with call info" });
     zip.setAttribute("download", r.id + ".zip");
+    zip.setAttribute("aria-label", `Zip with the call information of the call at ${gmt(r.startTime)}`);
+    const start = cell("Start", gmt(r.startTime));
+    start.append(el("small", { className: "rec-id", textContent: r.id }));
     const tr = el("tr", {},
-      cell("Start", gmt(r.startTime)), cell("Duration", duration(r.durationMs)), cell("Direction", r.direction),
+      start, cell("Duration", duration(r.durationMs)), cell("Direction", r.direction),
       cell("ANI", r.ani), cell("DNIS", r.dnis), cell("Agents", r.agents.join(", ")),
       media, el("td", { className: "dl" }, zip));
     tr.dataset.id = r.id;
