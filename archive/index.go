@@ -208,18 +208,11 @@ func (x *Index) Close() error { return x.db.Close() }
 // Root is the archive folder this index describes.
 func (x *Index) Root() string { return x.root }
 
-// Add records a recording the backup run just completed (archive.Adder).
-// Media sizes are the stored sizes of the files written.
+// Add records a recording the backup run just completed (archive.Adder),
+// in a transaction of its own. Media sizes are the stored sizes of the
+// files written.
 func (x *Index) Add(ctx context.Context, rec Recording) error {
-	info, err := ParseInfo(rec.JSON)
-	if err != nil {
-		return fmt.Errorf("index recording %s: %w", rec.ID, err)
-	}
-	sizes := map[string]int64{}
-	for _, f := range rec.Files {
-		sizes[f.Name] = f.Size
-	}
-	return x.put(ctx, x.db, info, rec.Dir, sizes)
+	return x.AddBatch(ctx, []Recording{rec})
 }
 
 // AddBatch records many recordings in one transaction (bulk loads,
@@ -255,26 +248,7 @@ func (x *Index) Analyze(ctx context.Context) error {
 // Sync is a no-op: every Add is its own committed transaction.
 func (x *Index) Sync() error { return nil }
 
-// put writes one row (replacing an older one of the same id) in a
-// transaction of its own unless tx is already one.
-func (x *Index) put(ctx context.Context, db any, info Info, dir string, sizes map[string]int64) error {
-	switch d := db.(type) {
-	case *sql.DB:
-		tx, err := d.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("index recording %s: %w", info.ID, err)
-		}
-		defer tx.Rollback()
-		if err := x.put(ctx, tx, info, dir, sizes); err != nil {
-			return err
-		}
-		return tx.Commit()
-	case *sql.Tx:
-		return x.putTx(ctx, d, info, dir, sizes)
-	}
-	return errors.New("index: no transaction")
-}
-
+// putTx writes one row, replacing an older one of the same id.
 func (x *Index) putTx(ctx context.Context, tx *sql.Tx, info Info, dir string, sizes map[string]int64) error {
 	media := make([]Media, 0, len(info.Media))
 	for _, m := range info.Media {

@@ -262,3 +262,25 @@ func TestSearchAsUser(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthAndMetrics(t *testing.T) {
+	f := newFixture(t, nil)
+	w := f.do(t, "GET", "/health", "", "", nil)
+	if w.Code != 200 || strings.TrimSpace(w.Body.String()) != `{"status":"ok","archives":1,"indexed":3,"keyLoaded":true}` {
+		t.Errorf("health: %d %s", w.Code, w.Body)
+	}
+	f.search(t, `{"token":"`+testToken+`"}`, "")
+	f.search(t, `{"token":"wrong"}`, "")
+	w = f.do(t, "GET", "/metrics", "", "", nil)
+	for _, want := range []string{`rcbs_serve_requests_total{code="200",route="search"} 1`, `rcbs_serve_requests_total{code="401",route="search"} 1`,
+		`rcbs_serve_auth_failures_total 1`, `rcbs_serve_search_seconds_count 1`, `rcbs_serve_bytes_served_total`} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	f.set.Indexes[0].Close()
+	w = f.do(t, "GET", "/health", "", "", nil)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"problem":"archive 1: index unreadable"`) {
+		t.Errorf("health with a broken index: %d %s", w.Code, w.Body)
+	}
+}
