@@ -94,6 +94,9 @@ type Query struct {
 
 const rowColumns = `id, start, stop, direction, ani, dnis, tenant, agents, media, folder`
 
+// rowColumnsOf is rowColumns of the table aliased r.
+const rowColumnsOf = `r.id, r.start, r.stop, r.direction, r.ani, r.dnis, r.tenant, r.agents, r.media, r.folder`
+
 // broadMatches is where Search switches plans. A filter that matches fewer
 // rows is answered from its own index and the matches sorted by time
 // (at most this many); one that matches more is answered by walking the
@@ -104,9 +107,12 @@ const rowColumns = `id, start, stop, direction, ani, dnis, tenant, agents, media
 const broadMatches = 5000
 
 // Search returns up to q.Limit rows, newest first (then by id, descending).
+// An agent filter reads that agent's rows of the agents table, already
+// newest first; other filters choose between their own index and a walk
+// down the start index by how many rows they match (broadMatches).
 func (x *Index) Search(ctx context.Context, q Query) ([]Row, error) {
 	walk := false
-	if filtered(q) {
+	if filtered(q) && q.Agent == "" {
 		n, err := x.countUpTo(ctx, q, broadMatches)
 		if err != nil {
 			return nil, err
@@ -141,7 +147,7 @@ func filtered(q Query) bool {
 
 // countUpTo counts q's matches, stopping at limit.
 func (x *Index) countUpTo(ctx context.Context, q Query, limit int) (int, error) {
-	where, args := searchWhere(q)
+	where, args := searchWhere(q, "")
 	stmt, err := x.stmt(ctx, "SELECT count(*) FROM (SELECT 1 FROM recordings"+where+" LIMIT ?)")
 	if err != nil {
 		return 0, err
@@ -193,7 +199,10 @@ func prefixCond(col, p string, args []any) (string, []any) {
 
 // searchSQL is the search statement; walk forces the start index.
 func searchSQL(q Query, walk bool) (string, []any) {
-	where, args := searchWhere(q)
+	if q.Agent != "" {
+		return agentSQL(q)
+	}
+	where, args := searchWhere(q, "")
 	from := " FROM recordings"
 	if walk {
 		from += " INDEXED BY recordings_start"
@@ -202,8 +211,36 @@ func searchSQL(q Query, walk bool) (string, []any) {
 	return text, append(args, max(q.Limit, 1))
 }
 
-// searchWhere is q's WHERE clause (empty when q filters nothing).
-func searchWhere(q Query) (string, []any) {
+// agentSQL drives the search from the agent's rows of the agents table
+// (CROSS JOIN fixes that order), newest first; the time and cursor bounds
+// narrow that walk, the other filters test each joined recording.
+func agentSQL(q Query) (string, []any) {
+	conds := []string{"a.agent = ?"}
+	args := []any{q.Agent}
+	if !q.From.IsZero() {
+		conds, args = append(conds, "a.start >= ?"), append(args, q.From.UnixMilli())
+	}
+	if !q.To.IsZero() {
+		conds, args = append(conds, "a.start < ?"), append(args, q.To.UnixMilli())
+	}
+	if q.After != nil {
+		conds, args = append(conds, "(a.start, a.id) < (?, ?)"), append(args, q.After.Start, q.After.ID)
+	}
+	rest := q
+	rest.Agent, rest.From, rest.To, rest.After = "", time.Time{}, time.Time{}, nil
+	where, more := searchWhere(rest, "r.")
+	if where != "" {
+		conds = append(conds, strings.TrimPrefix(where, " WHERE "))
+		args = append(args, more...)
+	}
+	text := "SELECT " + rowColumnsOf + " FROM agents a CROSS JOIN recordings r ON r.id = a.id WHERE " +
+		strings.Join(conds, " AND ") + " ORDER BY a.start DESC, a.id DESC LIMIT ?"
+	return text, append(args, max(q.Limit, 1))
+}
+
+// searchWhere is q's WHERE clause (empty when q filters nothing), its
+// columns prefixed with p ("" or "r.").
+func searchWhere(q Query, p string) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -211,31 +248,31 @@ func searchWhere(q Query) (string, []any) {
 		args = append(args, a...)
 	}
 	if q.ID != "" {
-		add("id = ?", q.ID)
+		add(p+"id = ?", q.ID)
 	}
 	if !q.From.IsZero() {
-		add("start >= ?", q.From.UnixMilli())
+		add(p+"start >= ?", q.From.UnixMilli())
 	}
 	if !q.To.IsZero() {
-		add("start < ?", q.To.UnixMilli())
+		add(p+"start < ?", q.To.UnixMilli())
 	}
 	if q.Agent != "" {
-		add("id IN (SELECT id FROM agents WHERE agent = ?)", q.Agent)
+		add(p+"id IN (SELECT id FROM agents WHERE agent = ?)", q.Agent)
 	}
 	for _, f := range []struct{ col, v string }{{"ani", q.ANI}, {"dnis", q.DNIS}} {
 		if f.v != "" {
-			c, a := prefixCond(f.col, f.v, nil)
+			c, a := prefixCond(p+f.col, f.v, nil)
 			add(c, a...)
 		}
 	}
 	if q.Direction != "" {
-		add("dirfold = ?", strings.ToLower(q.Direction))
+		add(p+"dirfold = ?", strings.ToLower(q.Direction))
 	}
 	if q.After != nil {
-		add("(start, id) < (?, ?)", q.After.Start, q.After.ID) // a row value: one index range
+		add("("+p+"start, "+p+"id) < (?, ?)", q.After.Start, q.After.ID) // a row value: one index range
 	}
 	if q.Access != nil {
-		c, a := accessSQL(q.Access)
+		c, a := accessSQL(q.Access, p)
 		add(c, a...)
 	}
 	if len(conds) == 0 {
@@ -245,20 +282,20 @@ func searchWhere(q Query) (string, []any) {
 }
 
 // accessSQL is the access list as a condition; an empty list matches nothing.
-func accessSQL(a *Access) (string, []any) {
+func accessSQL(a *Access, p string) (string, []any) {
 	var ors []string
 	var args []any
 	for _, ag := range a.Agents {
-		ors = append(ors, "id IN (SELECT id FROM agents WHERE agent = ?)")
+		ors = append(ors, p+"id IN (SELECT id FROM agents WHERE agent = ?)")
 		args = append(args, ag)
 	}
-	for _, p := range a.ANIPrefixes {
+	for _, pre := range a.ANIPrefixes {
 		var c string
-		c, args = prefixCond("ani", p, args)
+		c, args = prefixCond(p+"ani", pre, args)
 		ors = append(ors, c)
 	}
 	for _, t := range a.Tenants {
-		ors = append(ors, "tenant = ?")
+		ors = append(ors, p+"tenant = ?")
 		args = append(args, t)
 	}
 	if len(ors) == 0 {

@@ -111,8 +111,9 @@ func (w *Writer) add(ctx context.Context, dir string) (Added, error) {
 	}
 	added := Added{ID: info.ID, Folder: FolderName(info)}
 	var media []MediaSummary
+	used := map[string]bool{archive.RecordingFile: true, PDFName: true}
 	for _, m := range info.Media {
-		s, err := w.addMedia(ctx, added.Folder, dir, info, m)
+		s, err := w.addMedia(ctx, added.Folder, dir, info, m, used)
 		if err != nil {
 			return added, fmt.Errorf("recording %s: media %s: %w", info.ID, m.ID, err)
 		}
@@ -151,7 +152,11 @@ type MediaSummary struct {
 	SHA256       [32]byte
 }
 
-func (w *Writer) addMedia(ctx context.Context, folder, dir string, info archive.Info, m archive.MediaInfo) (MediaSummary, error) {
+// addMedia writes one media entry. used holds the folder's entry names so
+// far: a decrypted name that would repeat one (mediaIds "a" and "a.mp3",
+// both audio/mp3; a mediaId "call-info.pdf") keeps the stored name instead,
+// which the metadata's distinct mediaIds make unique.
+func (w *Writer) addMedia(ctx context.Context, folder, dir string, info archive.Info, m archive.MediaInfo, used map[string]bool) (MediaSummary, error) {
 	s := MediaSummary{MediaInfo: m, Name: m.File}
 	if err := metadata.ValidateName(m.ID); err != nil {
 		return s, fmt.Errorf("unsafe media id: %w", err)
@@ -161,9 +166,13 @@ func (w *Writer) addMedia(ctx context.Context, folder, dir string, info archive.
 		return s, err
 	}
 	defer f.Close()
-	if w.opts.Key != nil {
+	if w.opts.Key != nil && !used[PlainName(m)] {
 		s.Name = PlainName(m)
 	}
+	if used[s.Name] {
+		return s, fmt.Errorf("two media files named %s", s.Name)
+	}
+	used[s.Name] = true
 	ew, err := w.zw.CreateHeader(&zip.FileHeader{Name: folder + "/" + s.Name, Method: zip.Store, Modified: info.Start})
 	if err != nil {
 		return s, err

@@ -328,3 +328,24 @@ func writeFile(t *testing.T, name string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// Decrypted names that would collide keep the stored name: a zip never
+// holds two entries of one name.
+func TestExportNameCollision(t *testing.T) {
+	pki := cmstest.NewPKI(t, t.TempDir(), "rec")
+	root := t.TempDir()
+	r := archivetest.Recording{ID: "C", Start: start, Duration: time.Second, Media: []archivetest.Media{
+		{ID: "a", Type: "audio/mp3", Plain: []byte("one")},
+		{ID: "a.mp3", Type: "audio/mp3", Plain: []byte("two")},
+		{ID: "call-info.pdf", Type: "application/x-unknown", Plain: []byte("three")},
+	}}
+	archivetest.Write(t, root, r, pki.CertFile)
+	entries := readZip(t, writeZip(t, root, Options{Key: pki.Key}))
+	folder := "2018-02-12_19-01-07_C/"
+	for name, want := range map[string]string{"a.mp3": "one", "a.mp3.bin": "two", "call-info.pdf.bin": "three"} {
+		if got := string(entries.data[folder+name]); got != want {
+			t.Errorf("%s = %q, want %q; entries %v", name, got, want, entries.names)
+		}
+	}
+	checkSums(t, entries)
+}

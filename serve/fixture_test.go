@@ -221,3 +221,13 @@ func mustPrefixes(t *testing.T, s ...string) []netip.Prefix {
 	}
 	return out
 }
+
+func httptestRequest(method, target, body string) *http.Request {
+	return httptest.NewRequest(method, target, strings.NewReader(body))
+}
+
+func (f *fixture) serve(r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	return w
+}

@@ -206,13 +206,20 @@ func safeType(typ string) string {
 	return "application/octet-stream"
 }
 
-func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	rid, ok := strings.CutSuffix(r.PathValue("file"), ".json")
+// recordingLink checks /r/<id>.json and /x/<id>.zip links: the file name
+// is the id and suffix.
+func (s *Server) recordingLink(w http.ResponseWriter, r *http.Request, suffix string, path func(string) string, action string) (string, Linked, bool) {
+	rid, ok := strings.CutSuffix(r.PathValue("file"), suffix)
 	if !ok || !ValidID(rid) {
 		s.badID(w, r)
-		return
+		return "", Linked{}, false
 	}
-	l, ok := s.OpenLink(w, r, MetadataPath(rid), "download", rid, "")
+	l, ok := s.OpenLink(w, r, path(rid), action, rid, "")
+	return rid, l, ok
+}
+
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	rid, l, ok := s.recordingLink(w, r, ".json", MetadataPath, "download")
 	if !ok {
 		return
 	}
@@ -231,12 +238,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) zip(w http.ResponseWriter, r *http.Request) {
-	rid, ok := strings.CutSuffix(r.PathValue("file"), ".zip")
-	if !ok || !ValidID(rid) {
-		s.badID(w, r)
-		return
-	}
-	l, ok := s.OpenLink(w, r, ZipPath(rid), "export", rid, "")
+	rid, l, ok := s.recordingLink(w, r, ".zip", ZipPath, "export")
 	if !ok {
 		return
 	}

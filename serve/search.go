@@ -135,12 +135,16 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.answer(r, p, rows, q.Limit))
 }
 
-// searchPrincipal authenticates a search: the token (body or Bearer), or
-// else a web session.
+// searchPrincipal authenticates a search: the token (body or Bearer), a
+// user of the users file by HTTP Basic (for scripts; the page signs in),
+// or else a web session.
 func (s *Server) searchPrincipal(w http.ResponseWriter, r *http.Request, bodyToken string) (Principal, bool) {
 	token := bodyToken
 	if h := r.Header.Get("Authorization"); token == "" && strings.HasPrefix(h, "Bearer ") {
 		token = strings.TrimPrefix(h, "Bearer ")
+	}
+	if name, password, ok := r.BasicAuth(); token == "" && ok {
+		return s.Authenticate(w, r, "search", func() (Principal, bool) { return s.opt.Users.Check(name, password) })
 	}
 	if token == "" && s.SessionPrincipal != nil {
 		if p, ok := s.SessionPrincipal(r); ok {

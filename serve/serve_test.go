@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -234,5 +235,52 @@ func TestTrustedProxies(t *testing.T) {
 	r = f.do(t, "POST", "/search/", "192.0.2.10:5", `{"token":"`+testToken+`","id":"R1"}`, hdr)
 	if !strings.Contains(r.Body.String(), `"url":"http://127.0.0.1:4000/m/R1/`) {
 		t.Errorf("forwarded headers from an untrusted peer were believed: %s", r.Body)
+	}
+}
+
+func TestSearchAsUser(t *testing.T) {
+	f := newFixture(t, nil)
+	basic := func(user, pw string) (SearchAnswer, int) {
+		r := httptestRequest("POST", "/search/", `{}`)
+		r.SetBasicAuth(user, pw)
+		w := f.serve(r)
+		var a SearchAnswer
+		json.Unmarshal(w.Body.Bytes(), &a)
+		return a, w.Code
+	}
+	if a, code := basic("alice", alicePassword); code != 200 || !slices.Equal(resultIDs(a), []string{"R3", "R1"}) {
+		t.Errorf("alice by Basic: %d %v, want R3 R1", code, resultIDs(a))
+	} else if !strings.Contains(a.Results[0].Media[0].URL, "u=alice") {
+		t.Errorf("alice's links are not hers: %s", a.Results[0].Media[0].URL)
+	}
+	if a, code := basic("bob", bobPassword); code != 200 || len(a.Results) != 3 {
+		t.Errorf("bob (scope *): %d %v", code, resultIDs(a))
+	}
+	for _, c := range [][2]string{{"alice", bobPassword}, {"nobody", "x"}, {"token", testToken}} {
+		if _, code := basic(c[0], c[1]); code != http.StatusUnauthorized {
+			t.Errorf("Basic %s with a wrong password: %d, want 401", c[0], code)
+		}
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	f := newFixture(t, nil)
+	w := f.do(t, "GET", "/health", "", "", nil)
+	if w.Code != 200 || strings.TrimSpace(w.Body.String()) != `{"status":"ok","archives":1,"indexed":3,"keyLoaded":true}` {
+		t.Errorf("health: %d %s", w.Code, w.Body)
+	}
+	f.search(t, `{"token":"`+testToken+`"}`, "")
+	f.search(t, `{"token":"wrong"}`, "")
+	w = f.do(t, "GET", "/metrics", "", "", nil)
+	for _, want := range []string{`rcbs_serve_requests_total{code="200",route="search"} 1`, `rcbs_serve_requests_total{code="401",route="search"} 1`,
+		`rcbs_serve_auth_failures_total 1`, `rcbs_serve_search_seconds_count 1`, `rcbs_serve_bytes_served_total`} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	f.set.Indexes[0].Close()
+	w = f.do(t, "GET", "/health", "", "", nil)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"problem":"archive 1: index unreadable"`) {
+		t.Errorf("health with a broken index: %d %s", w.Code, w.Body)
 	}
 }

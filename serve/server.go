@@ -129,6 +129,25 @@ func (s *Server) Users() *Users { return s.opt.Users }
 // Index is the archives' index.
 func (s *Server) Index() *archive.Set { return s.opt.Index }
 
+// Archives are the archive roots, in Index order (never shown to a client).
+func (s *Server) Archives() []string { return s.opt.Archives }
+
+// Key and Cert are serveDecryptionKey and its certificate (nil when unset).
+func (s *Server) Key() (*rsa.PrivateKey, *x509.Certificate) { return s.opt.Key, s.opt.Cert }
+
+// Log is the server's logger; nothing logged may hold a path, key or token.
+func (s *Server) Log() *slog.Logger { return s.log }
+
+// Audit writes one audit line for r (sign-in, WebDAV, export).
+func (s *Server) Audit(r *http.Request, p Principal, action, recID, mediaID string, status int) {
+	s.audit(r, p, action, recID, mediaID, status)
+}
+
+// Refuse answers code with a JSON error message and audits it.
+func (s *Server) Refuse(w http.ResponseWriter, r *http.Request, p Principal, action, recID, mediaID string, code int, msg string) {
+	s.refuse(w, r, p, action, recID, mediaID, code, msg)
+}
+
 // AddRoutes adds routes before Handler is called.
 func (s *Server) AddRoutes(r ...Route) { s.extra = append(s.extra, r...) }
 

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -317,4 +318,24 @@ func readAudit(t *testing.T, f *fixture) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A zip that cannot be made (a media file gone from the archive) is a 500
+// with a JSON error, not an attachment, and an audit line.
+func TestZipLinkFails(t *testing.T) {
+	f := newFixture(t, nil)
+	a, code := f.search(t, `{"token":"`+testToken+`","id":"R3"}`, "")
+	if code != 200 || len(a.Results) != 1 {
+		t.Fatalf("search: %d %+v", code, a)
+	}
+	if err := os.Remove(filepath.Join(f.root, "2024/03/09/12/R3/R3-m1.bin")); err != nil {
+		t.Fatal(err)
+	}
+	w := f.do(t, "GET", pathOf(a.Results[0].Zip), "", "", nil)
+	if w.Code != 500 || w.Header().Get("Content-Disposition") != "" || !strings.Contains(w.Body.String(), `"error"`) {
+		t.Errorf("zip of a recording missing its media: %d %q %s", w.Code, w.Header().Get("Content-Disposition"), w.Body)
+	}
+	if !strings.Contains(readAudit(t, f), `"action":"export","recordingId":"R3","mediaId":"","status":500`) {
+		t.Errorf("no audit line for the failed zip:\n%s", readAudit(t, f))
+	}
 }

@@ -19,8 +19,14 @@ func (s *Server) exportZip(w http.ResponseWriter, r *http.Request, l Linked) err
 	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", l.Row.ID+".zip"))
 	zw := export.NewWriter(w, export.Options{Key: s.opt.Key, Cert: s.opt.Cert, Now: s.now()})
 	defer zw.Abort()
-	if _, err := zw.Add(r.Context(), l.Folder); err != nil {
-		return err
+	_, err := zw.Add(r.Context(), l.Folder)
+	if err == nil {
+		err = zw.Close()
 	}
-	return zw.Close()
+	if err != nil {
+		// Nothing sent yet (the zip buffers its start): the route answers
+		// an error, which must not arrive as an attachment named .zip.
+		h.Del("Content-Disposition")
+	}
+	return err
 }

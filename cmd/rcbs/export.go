@@ -18,10 +18,11 @@ import (
 
 const exportUsage = `Usage: rcbs export -config FILE -out FILE.zip [-from D] [-to D] [-id ID]... [-agent A] [-ani P] [-key KEY.pem]
 
-Writes the chosen recordings of the archive (targetDir) into one zip: per
-recording a folder <start yyyy-MM-dd_HH-mm-ss>_<id>/ with its media files,
-recording.json and call-info.pdf (the call's information on one page), and
-at the end SHA256SUMS (check with: unzip FILE.zip -d x && cd x && sha256sum -c SHA256SUMS).
+Writes the chosen recordings of the archive (targetDir and serveArchives, the
+other instances' folders) into one zip: per recording a folder
+<start yyyy-MM-dd_HH-mm-ss>_<id>/ with its media files, recording.json and
+call-info.pdf (the call's information on one page), and at the end SHA256SUMS
+(check: unzip FILE.zip -d x && cd x && sha256sum -c SHA256SUMS).
 Without -key the media are the .bin files as stored (encrypted); with -key
 they are decrypted and named by their type (.mp3, .mp4, ...).
 
@@ -82,7 +83,10 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	roots := []string{filepath.FromSlash(cfg.TargetDir)}
+	var roots []string
+	for _, root := range append([]string{cfg.TargetDir}, cfg.Serve.Archives...) {
+		roots = append(roots, filepath.FromSlash(root))
+	}
 	n, err := countRecordings(ctx, roots, filter)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -108,13 +112,13 @@ func parseExportFlags(e *env, args []string) (exportFlags, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.StringVar(&f.config, "config", "", "configuration `FILE` (required)")
-	fs.StringVar(&f.out, "out", "", "the zip to write (required)")
-	fs.StringVar(&f.from, "from", "", "first day (inclusive): YYYY-MM-DD GMT or epoch ms")
-	fs.StringVar(&f.to, "to", "", "end (exclusive): YYYY-MM-DD GMT or epoch ms")
-	fs.Var(&f.ids, "id", "a recording id (repeatable, or comma-separated)")
-	fs.StringVar(&f.agent, "agent", "", "only recordings with this agent id")
-	fs.StringVar(&f.ani, "ani", "", "only recordings whose ANI starts with this")
-	fs.StringVar(&f.key, "key", "", "RSA private key, PEM: decrypt the media")
+	fs.StringVar(&f.out, "out", "", "the zip `FILE` to write (required)")
+	fs.StringVar(&f.from, "from", "", "start (inclusive): `YYYY-MM-DD` GMT or epoch ms")
+	fs.StringVar(&f.to, "to", "", "end (exclusive): `YYYY-MM-DD` GMT or epoch ms")
+	fs.Var(&f.ids, "id", "a recording `ID` (repeatable, or comma-separated)")
+	fs.StringVar(&f.agent, "agent", "", "only recordings with this agent `id`")
+	fs.StringVar(&f.ani, "ani", "", "only recordings whose ANI starts with this `prefix`")
+	fs.StringVar(&f.key, "key", "", "RSA private key `KEY.pem`: decrypt the media")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(e.stdout, exportUsage)
@@ -156,10 +160,26 @@ func (f exportFlags) filter() (export.Filter, error) {
 	return filter, nil
 }
 
+// countRecordings counts what the filter selects. An -id that selects
+// nothing fails the export: a zip that silently lacks a recording asked
+// for by name would mislead whoever receives it.
 func countRecordings(ctx context.Context, roots []string, filter export.Filter) (int, error) {
 	n := 0
-	err := export.Select(ctx, roots, filter, func(string, archive.Info) error { n++; return nil })
-	return n, err
+	found := map[string]bool{}
+	err := export.Select(ctx, roots, filter, func(_ string, info archive.Info) error {
+		n++
+		found[info.ID] = true
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	for _, id := range filter.IDs {
+		if !found[id] {
+			return n, fmt.Errorf("recording %s: not in the archive, or outside the other filters (nothing written)", id)
+		}
+	}
+	return n, nil
 }
 
 // writeExport writes the zip under a temporary name beside out and renames

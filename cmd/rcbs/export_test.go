@@ -87,7 +87,8 @@ func TestExportCommandUsage(t *testing.T) {
 		{[]string{"-config", config}, 2, "-out FILE.zip is required"},
 		{[]string{"-config", config, "-out", out, "-from", "12.2.2018"}, 2, "-from"},
 		{[]string{"-config", config, "-out", out, "-from", "2018-02-13", "-to", "2018-02-12"}, 2, "must be before"},
-		{[]string{"-config", config, "-out", out, "-id", "NOPE"}, 1, "no recording matches"},
+		{[]string{"-config", config, "-out", out, "-ani", "+1"}, 1, "no recording matches"},
+		{[]string{"-config", config, "-out", out, "-id", "REC-A,NOPE"}, 1, "recording NOPE: not in the archive"},
 		{[]string{"-config", config, "-out", out, "-key", "/nonexistent.pem"}, 2, "nonexistent.pem"},
 	} {
 		code, stdout, stderr := runCapture(t, append([]string{"export"}, c.args...))

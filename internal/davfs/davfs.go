@@ -165,12 +165,11 @@ type dir struct {
 	pos     int
 }
 
-func (d *dir) Close() error                       { return nil }
-func (d *dir) Read([]byte) (int, error)           { return 0, errors.New("is a folder") }
-func (d *dir) Write([]byte) (int, error)          { return 0, fs.ErrPermission }
-func (d *dir) Seek(int64, int) (int64, error)     { return 0, nil }
-func (d *dir) Stat() (os.FileInfo, error)         { return d.info, nil }
-func (d *dir) ReadDir(int) ([]fs.DirEntry, error) { return nil, errors.New("use Readdir") }
+func (d *dir) Close() error                   { return nil }
+func (d *dir) Read([]byte) (int, error)       { return 0, errors.New("is a folder") }
+func (d *dir) Write([]byte) (int, error)      { return 0, fs.ErrPermission }
+func (d *dir) Seek(int64, int) (int64, error) { return 0, nil }
+func (d *dir) Stat() (os.FileInfo, error)     { return d.info, nil }
 
 // Readdir lists the folder as os.File.Readdir does: count > 0 pages with
 // io.EOF at the end, count <= 0 returns the rest.

@@ -89,9 +89,10 @@ async function search(page) {
   if (state.next) state.cursors[page + 1] = state.next;
   render(body.results);
   const first = page * pageSize + 1;
-  status.textContent = body.results.length === 0
-    ? "No recordings match."
-    : `Recordings ${first}–${first + body.results.length - 1}` + (state.next ? ", more on the next page." : ".");
+  const n = body.results.length;
+  if (n === 0) status.textContent = "No recordings match.";
+  else if (n === 1 && page === 0 && !state.next) status.textContent = "1 recording.";
+  else status.textContent = `Recordings ${first}–${first + n - 1}` + (state.next ? ", more on the next page." : ".");
   document.getElementById("prev").disabled = page === 0;
   document.getElementById("next").disabled = !state.next;
 }
@@ -108,6 +109,7 @@ function mediaItem(r, m, i) {
   player.setAttribute("aria-label", `Play media ${i + 1} of the call at ${gmt(r.startTime)}`);
   const dl = el("a", { href: m.url, textContent: `Download media ${i + 1}` });
   dl.setAttribute("download", m.mediaId);
+  dl.setAttribute("aria-label", `Download media ${i + 1} of the call at ${gmt(r.startTime)}`);
   return el("div", { className: "media-item" }, player, dl);
 }
 
@@ -119,8 +121,11 @@ function render(results) {
     const media = el("td", { className: "media" }, ...r.media.map((m, i) => mediaItem(r, m, i)));
     const zip = el("a", { href: r.zip, textContent: "Zip with call info" });
     zip.setAttribute("download", r.id + ".zip");
+    zip.setAttribute("aria-label", `Zip with the call information of the call at ${gmt(r.startTime)}`);
+    const start = cell("Start", gmt(r.startTime));
+    start.append(el("small", { className: "rec-id", textContent: r.id }));
     const tr = el("tr", {},
-      cell("Start", gmt(r.startTime)), cell("Duration", duration(r.durationMs)), cell("Direction", r.direction),
+      start, cell("Duration", duration(r.durationMs)), cell("Direction", r.direction),
       cell("ANI", r.ani), cell("DNIS", r.dnis), cell("Agents", r.agents.join(", ")),
       media, el("td", { className: "dl" }, zip));
     tr.dataset.id = r.id;
