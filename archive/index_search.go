@@ -117,12 +117,14 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Row, error) {
 		text, args := plainSQL(q)
 		return x.rows(ctx, text, args)
 	}
-	ids, err := x.walk(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if len(ids) == q.Limit {
-		return x.rowsByID(ctx, ids)
+	if !narrow(q) {
+		ids, err := x.walk(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == q.Limit {
+			return x.rowsByID(ctx, ids)
+		}
 	}
 	text, args := sortedSQL(q)
 	return x.rows(ctx, text, args)
@@ -131,6 +133,15 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Row, error) {
 // filtered reports whether q filters by more than time.
 func filtered(q Query) bool {
 	return q.ANI != "" || q.DNIS != "" || q.Direction != "" || q.Access != nil
+}
+
+// narrowPrefix is the length from which an ANI or DNIS prefix is taken to
+// name one number or a few: the walk would read walkRows entries for
+// nothing, so its index is used at once.
+const narrowPrefix = 8
+
+func narrow(q Query) bool {
+	return len(q.ANI) >= narrowPrefix || len(q.DNIS) >= narrowPrefix
 }
 
 // walk is the first plan: the ids of the matches among the newest

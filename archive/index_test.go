@@ -95,6 +95,7 @@ func TestIndexSearch(t *testing.T) {
 		{"access, walked", Query{Access: &Access{Tenants: []string{"acme"}}, Limit: 1}, []string{"R2"}},
 		{"direction after a cursor, walked", Query{Direction: "inbound", Limit: 1, After: &Cursor{Start: t0.Add(2 * time.Hour).UnixMilli(), ID: "R3"}}, []string{"R1"}},
 		{"ani prefix", Query{ANI: "+3317"}, []string{"R4", "R1"}},
+		{"one number (no walk)", Query{ANI: "+3317000", Limit: 1}, []string{"R1"}},
 		{"dnis prefix", Query{DNIS: "500"}, []string{"R4", "R2", "R1"}},
 		{"direction ignores case", Query{Direction: "INBOUND"}, []string{"R3", "R1"}},
 		{"cursor", Query{After: &Cursor{Start: t0.Add(2 * time.Hour).UnixMilli(), ID: "R4"}}, []string{"R3", "R2", "R1"}},

@@ -150,6 +150,7 @@ func loadBench(ctx context.Context, args []string) error {
 	dur := fs.Duration("duration", 60*time.Second, "how long")
 	mediaKiB := fs.Int("media-kib", 256, "size of each of the 256 media files")
 	think := fs.Duration("think", 0, "mean pause of a client between requests (0: none, a stress test)")
+	noFetch := fs.Bool("search-only", false, "clients only search (the search path's own capacity)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -177,7 +178,11 @@ func loadBench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.stop()
-	res := hammer(ctx, s.base, newSynth(*n), *clients, *dur, *mediaKiB<<10, *think)
+	mediaSize := *mediaKiB << 10
+	if *noFetch {
+		mediaSize = 0
+	}
+	res := hammer(ctx, s.base, newSynth(*n), *clients, *dur, mediaSize, *think)
 	p50, p95, mx := pct(res.search)
 	fmt.Printf("| clients | think | duration | searches | media fetches | bytes | errors | search p50 | search p95 | search max | server peak RSS |\n")
 	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -225,7 +230,7 @@ func hammer(ctx context.Context, base string, s synth, clients int, dur time.Dur
 				q := kinds[names[r.IntN(len(names))]](r)
 				url := client(hc, base, q, r, res)
 				pause(think, r)
-				if url != "" {
+				if url != "" && mediaSize > 0 {
 					fetch(hc, url, mediaSize, r, res)
 				}
 				pause(think, r)
