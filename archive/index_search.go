@@ -152,24 +152,10 @@ func (x *Index) walk(ctx context.Context, q Query) ([]string, error) {
 	text := "SELECT id FROM (SELECT id, start, ani, dnis, dirfold, tenant FROM recordings INDEXED BY recordings_start" +
 		where(bounds) + " ORDER BY start DESC, id DESC LIMIT ?)" + where(filter) + " ORDER BY start DESC, id DESC LIMIT ?"
 	args = append(append(append(args, walkRows), more...), q.Limit)
-	stmt, err := x.stmt(ctx, text)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, fmt.Errorf("index search: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("index search: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return query(ctx, x, text, args, func(rows *sql.Rows) (id string, err error) {
+		err = rows.Scan(&id)
+		return id, err
+	})
 }
 
 // rowsByID reads whole rows of ids (one JSON array parameter, one statement).
@@ -181,6 +167,11 @@ func (x *Index) rowsByID(ctx context.Context, ids []string) ([]Row, error) {
 
 // rows runs a statement that selects rowColumns.
 func (x *Index) rows(ctx context.Context, text string, args []any) ([]Row, error) {
+	return query(ctx, x, text, args, func(rows *sql.Rows) (Row, error) { return scanRow(rows) })
+}
+
+// query runs a prepared search statement and scans each row with scan.
+func query[T any](ctx context.Context, x *Index, text string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	stmt, err := x.stmt(ctx, text)
 	if err != nil {
 		return nil, err
@@ -190,13 +181,13 @@ func (x *Index) rows(ctx context.Context, text string, args []any) ([]Row, error
 		return nil, fmt.Errorf("index search: %w", err)
 	}
 	defer rows.Close()
-	var out []Row
+	var out []T
 	for rows.Next() {
-		r, err := scanRow(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("index search: %w", err)
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
