@@ -16,6 +16,7 @@ import (
 
 	"github.com/rcbs/rcbs/cms"
 	"github.com/rcbs/rcbs/cms/cmstest"
+	"github.com/rcbs/rcbs/internal/atomicfile"
 )
 
 // tree is a backup folder made for a test: path (slash-separated, relative)
@@ -214,7 +215,8 @@ func TestRunSkipsExisting(t *testing.T) {
 // not replace it, and the file counts as skipped.
 func TestWriteAtomicNoReplace(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "m")
-	_, err := writeAtomic(context.Background(), dst, false, func(w io.Writer) error {
+	b := atomicfile.NewBatch(filepath.Dir(dst))
+	_, err := writeAtomic(context.Background(), b, dst, false, func(w io.Writer) error {
 		if _, err := w.Write([]byte("decrypted")); err != nil {
 			return err
 		}
@@ -226,7 +228,7 @@ func TestWriteAtomicNoReplace(t *testing.T) {
 	if got := string(readFile(t, dst)); got != "intruder" {
 		t.Fatalf("output replaced: %q", got)
 	}
-	if _, err := writeAtomic(context.Background(), dst, true, func(w io.Writer) error {
+	if _, err := writeAtomic(context.Background(), b, dst, true, func(w io.Writer) error {
 		_, err := w.Write([]byte("decrypted"))
 		return err
 	}); err != nil || string(readFile(t, dst)) != "decrypted" {

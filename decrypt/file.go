@@ -18,35 +18,37 @@ import (
 // failed (spec §8).
 var errOutputExists = errors.New("output exists")
 
-// decryptFile decrypts j.src to j.dst and returns the plaintext size.
-func decryptFile(ctx context.Context, j job, opts Options) (int64, error) {
+// decryptFile decrypts j.src into a temporary file for j.dst and returns
+// it with the plaintext size; commit renames it into place.
+func decryptFile(ctx context.Context, b *atomicfile.Batch, j job, opts Options) (*atomicfile.File, int64, error) {
 	if err := checkFree(j.dst, opts.Force); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	in, err := os.Open(j.src)
 	if err != nil {
-		return 0, srcErr(err)
+		return nil, 0, srcErr(err)
 	}
 	defer in.Close()
-	return writeAtomic(ctx, j.dst, opts.Force, func(w io.Writer) error {
+	return fillTemp(ctx, b, j.dst, func(w io.Writer) error {
 		return cms.Decrypt(w, &ctxReader{ctx, in}, opts.Key, opts.Cert)
 	})
 }
 
-// copyFile copies a recording.json; an identical copy already in place is
-// not rewritten, whatever Force says.
-func copyFile(ctx context.Context, j job, force bool) (int64, error) {
+// copyFile copies a recording.json into a temporary file for j.dst; an
+// identical copy already in place is not rewritten (no file, nil error),
+// whatever Force says.
+func copyFile(ctx context.Context, b *atomicfile.Batch, j job, force bool) (*atomicfile.File, int64, error) {
 	data, err := os.ReadFile(j.src)
 	if err != nil {
-		return 0, srcErr(err)
+		return nil, 0, srcErr(err)
 	}
 	if old, err := os.ReadFile(j.dst); err == nil && bytes.Equal(old, data) {
-		return int64(len(data)), nil
+		return nil, int64(len(data)), nil
 	}
 	if err := checkFree(j.dst, force); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	return writeAtomic(ctx, j.dst, force, func(w io.Writer) error {
+	return fillTemp(ctx, b, j.dst, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
@@ -67,30 +69,47 @@ func checkFree(dst string, force bool) error {
 	return nil
 }
 
-// writeAtomic runs fill on a temporary file in dst's folder and renames it
-// to dst only when fill succeeded; on any error (or cancellation) the
-// temporary file is removed and dst is untouched. Without force the rename
-// never replaces: an output that appeared meanwhile is kept and the result
-// is errOutputExists. Returns the bytes written.
-func writeAtomic(ctx context.Context, dst string, force bool, fill func(io.Writer) error) (int64, error) {
-	tmp, err := atomicfile.Create(dst, atomicfile.FilePerm)
+// fillTemp runs fill on a new temporary file in dst's folder (of batch b)
+// and returns it, not yet committed, with the bytes written; on an error
+// (or cancellation) the temporary file is removed.
+func fillTemp(ctx context.Context, b *atomicfile.Batch, dst string, fill func(io.Writer) error) (*atomicfile.File, int64, error) {
+	tmp, err := b.Create(dst, atomicfile.FilePerm)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	defer tmp.Abort()
 	cw := &countWriter{ctx: ctx, w: tmp}
 	if err := fill(cw); err != nil {
-		return 0, err
+		tmp.Abort()
+		return nil, 0, err
 	}
+	return tmp, cw.n, nil
+}
+
+// commit syncs tmp's data and renames it to its final name. Without force
+// the rename never replaces: an output that appeared meanwhile is kept and
+// the result is errOutputExists. The temporary file is gone afterwards,
+// whatever happened; the folder entry is made durable by the batch's Sync.
+func commit(tmp *atomicfile.File, n int64, force bool) (int64, error) {
+	defer tmp.Abort()
 	if force {
-		return cw.n, tmp.Commit(cw.n)
+		return n, tmp.Commit(n)
 	}
-	if err := tmp.CommitNoReplace(cw.n); errors.Is(err, fs.ErrExist) {
+	if err := tmp.CommitNoReplace(n); errors.Is(err, fs.ErrExist) {
 		return 0, errOutputExists
 	} else if err != nil {
 		return 0, err
 	}
-	return cw.n, nil
+	return n, nil
+}
+
+// writeAtomic is fillTemp then commit: dst is replaced only when fill
+// succeeded, and never without force.
+func writeAtomic(ctx context.Context, b *atomicfile.Batch, dst string, force bool, fill func(io.Writer) error) (int64, error) {
+	tmp, n, err := fillTemp(ctx, b, dst, fill)
+	if err != nil {
+		return 0, err
+	}
+	return commit(tmp, n, force)
 }
 
 // srcErr drops the path of an error about the input: FileError names it.

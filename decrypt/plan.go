@@ -18,10 +18,12 @@ const (
 )
 
 // job is one file to decrypt (or, with copy, to copy) from src to dst.
+// root is the top of the tree dst is written in (Out, or the PATH): the
+// outputs under one root are made durable together.
 type job struct {
-	src, dst string
-	size     int64
-	copy     bool
+	src, dst, root string
+	size           int64
+	copy           bool
 }
 
 type plan struct {
@@ -70,11 +72,19 @@ func planJobs(paths []string, out string) plan {
 
 // walk finds the jobs of one PATH; an unreadable entry inside it is
 // reported with fail and the walk goes on.
-func walk(root, out, absOut string, add func(job), fail func(string, error)) error {
+func walk(root, out, absOut string, addJob func(job), fail func(string, error)) error {
 	st, err := os.Stat(root)
 	if err != nil {
 		return err
 	}
+	top := out
+	if top == "" {
+		top = root
+		if !st.IsDir() {
+			top = filepath.Dir(root)
+		}
+	}
+	add := func(j job) { j.root = top; addJob(j) }
 	if !st.IsDir() {
 		if !strings.HasSuffix(root, suffix) || !st.Mode().IsRegular() {
 			return fmt.Errorf("not a %s file", suffix)
