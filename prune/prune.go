@@ -113,6 +113,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 	err := p.pruneExpired(ctx)
+	if p.deleting != "" { // its recordings are removed one by one; the folder stays until now
+		err = errors.Join(err, os.RemoveAll(p.path(p.deleting)))
+	}
 	if err == nil {
 		err = p.emptyTrash(ctx)
 	}
