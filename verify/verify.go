@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rcbs/rcbs/archive"
@@ -123,7 +124,7 @@ type listing struct {
 	sum    [32]byte
 	day    string
 	pruned bool
-	seen   bool // found on disk, or already reported
+	seen   atomic.Bool // found on disk, or already reported
 }
 
 type verifier struct {
@@ -236,7 +237,7 @@ func (v *verifier) reportUnseen() {
 	byDir := map[string][]string{}
 	days := map[string]string{}
 	for path, l := range v.listed {
-		if l.seen || l.pruned {
+		if l.seen.Load() || l.pruned {
 			continue
 		}
 		dir, _ := splitPath(path)

@@ -1,0 +1,122 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rcbs/rcbs/archive"
+)
+
+// BenchmarkVerify10k verifies an archive of 10,000 recordings (one media
+// file each, RCBS_BENCH_MEDIA_KB KiB, default 64, plus recording.json, all
+// listed in day manifests) and, after the loop, times sha256sum over the
+// same files: the issue's bar is verify ≥ 1.5× sha256sum's throughput on 2
+// cores. Both read from the page cache (each is run once before it is
+// timed). Reported: MB/s (verify), sha256sum-MB/s, x-sha256sum (the
+// ratio), and peak-heap-MB (verify's heap high-water mark, flat whatever
+// the file size).
+//
+//	go test ./verify -run '^$' -bench Verify10k -benchtime 3x
+func BenchmarkVerify10k(b *testing.B) {
+	kb := 64
+	if v, err := strconv.Atoi(os.Getenv("RCBS_BENCH_MEDIA_KB")); err == nil && v > 0 {
+		kb = v
+	}
+	root := b.TempDir()
+	files, total := writeBenchArchive(b, root, 10_000, kb<<10)
+	opts := Options{Root: root, Report: func(line string) { b.Fatalf("problem in a clean archive: %s", line) }}
+	if _, err := Run(context.Background(), opts); err != nil { // warm the page cache
+		b.Fatal(err)
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.SetBytes(total)
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		res, err := Run(context.Background(), opts)
+		if err != nil || res.Files != len(files) || res.Problems() != 0 {
+			b.Fatalf("verify: %+v, %v", res, err)
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	verifyMBs := float64(total) * float64(b.N) / elapsed.Seconds() / 1e6
+	sumMBs := sha256sumThroughput(b, files, total)
+	b.ReportMetric(sumMBs, "sha256sum-MB/s")
+	b.ReportMetric(verifyMBs/sumMBs, "x-sha256sum")
+	b.ReportMetric(float64(after.HeapSys)/1e6, "heap-sys-MB")
+}
+
+// sha256sumThroughput runs sha256sum over files once to warm, once timed.
+func sha256sumThroughput(b *testing.B, files []string, total int64) float64 {
+	b.Helper()
+	if _, err := exec.LookPath("sha256sum"); err != nil {
+		b.Skip("sha256sum not on PATH")
+	}
+	run := func() time.Duration {
+		start := time.Now()
+		for i := 0; i < len(files); i += 2000 { // argument lists of 2,000 files, one process at a time
+			cmd := exec.Command("sha256sum", files[i:min(i+2000, len(files))]...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("sha256sum: %v: %.200s", err, out)
+			}
+		}
+		return time.Since(start)
+	}
+	run()
+	return float64(total) / run().Seconds() / 1e6
+}
+
+// writeBenchArchive writes n recordings of one media file of size bytes
+// each, over n/100 days, with their manifests; it returns every file's
+// path and the bytes in all.
+func writeBenchArchive(b *testing.B, root string, n, size int) (files []string, total int64) {
+	b.Helper()
+	m, err := archive.OpenManifests(root, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.NewChaCha8([32]byte{1})
+	media := make([]byte, size)
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		start := base.Add(time.Duration(i) * 15 * time.Minute)
+		id := fmt.Sprintf("BENCH%06d", i)
+		dir := start.Format("2006/01/02/15") + "/" + id
+		rng.Read(media)
+		js := fmt.Appendf(nil, `{"id":%q,"startTime":%q,"mediaFiles":[{"mediaId":"%s_1","type":"audio/mp3","size":%d}]}`, id, start.Format(time.RFC3339), id, size)
+		rec := archive.Recording{ID: id, Dir: dir, Start: start}
+		for name, data := range map[string][]byte{id + "_1.bin": media, archive.RecordingFile: js} {
+			path := filepath.Join(root, filepath.FromSlash(dir), name)
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			rec.Files = append(rec.Files, archive.File{Name: name, Size: int64(len(data)), SHA256: sha256.Sum256(data)})
+			files = append(files, path)
+			total += int64(len(data))
+		}
+		if err := m.Add(context.Background(), rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return files, total
+}
