@@ -35,6 +35,9 @@ const (
 	// signed; a run killed before it re-signed leaves it, and the next
 	// OpenManifests re-signs from there.
 	resignMark = ".resign-from"
+	// maxOpen bounds the manifest files held open between flushes (a
+	// prune over years touches thousands of days).
+	maxOpen = 64
 )
 
 // Day is the manifest day of a recording that starts at t.
@@ -108,6 +111,11 @@ func (m *Manifests) Append(day, ext, text string) error {
 	}
 	name := day + ext
 	f := m.open[name]
+	if f == nil && len(m.open) >= maxOpen {
+		if err := m.flush(); err != nil {
+			return err
+		}
+	}
 	if f == nil {
 		var err error
 		if f, err = os.OpenFile(filepath.Join(m.dir, name), os.O_WRONLY|os.O_APPEND|os.O_CREATE, atomicfile.FilePerm); err != nil {
@@ -149,16 +157,7 @@ func (m *Manifests) Sync() error {
 	if m.first == "" {
 		return nil
 	}
-	var errs []error
-	for name, f := range m.open {
-		if err := f.Sync(); err != nil {
-			errs = append(errs, fmt.Errorf("manifests: sync %s: %w", name, err))
-		}
-		errs = append(errs, f.Close())
-		delete(m.open, name)
-	}
-	errs = append(errs, atomicfile.SyncDir(m.dir))
-	if err := errors.Join(errs...); err != nil {
+	if err := m.flush(); err != nil {
 		return err
 	}
 	if m.key != nil {
@@ -180,15 +179,24 @@ func (m *Manifests) Sync() error {
 func (m *Manifests) Flush() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.flush()
+}
+
+// flush syncs and closes the open files and syncs the folder (for files
+// created since). Called with mu held.
+func (m *Manifests) flush() error {
+	if len(m.open) == 0 {
+		return nil
+	}
 	var errs []error
 	for name, f := range m.open {
 		if err := f.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("manifests: sync %s: %w", name, err))
 		}
+		errs = append(errs, f.Close())
+		delete(m.open, name)
 	}
-	if len(m.open) > 0 {
-		errs = append(errs, atomicfile.SyncDir(m.dir)) // a list created since
-	}
+	errs = append(errs, atomicfile.SyncDir(m.dir))
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,95 @@
+package prune
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rcbs/rcbs/archive"
+)
+
+// BenchmarkPrune100k prunes 100,000 expired recordings (recording.json
+// and one media file each, listed in day manifests) into the trash, with
+// the .pruned lists, an audit line each and the emptied folders removed.
+// The issue's bar: ≤ 60 s. Each iteration builds a fresh archive first
+// (not timed).
+//
+//	go test ./prune -run '^$' -bench Prune100k -benchtime 1x
+func BenchmarkPrune100k(b *testing.B) {
+	const n = 100_000
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range b.N {
+		b.StopTimer()
+		root := b.TempDir()
+		writeExpired(b, root, n, now.AddDate(-2, 0, 0))
+		m, err := archive.OpenManifests(root, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		audit := &fileAudit{path: filepath.Join(root, archive.MetaDir, "audit.log")}
+		b.StartTimer()
+		sum, err := Run(context.Background(), Options{Root: root, Now: now, RetentionDays: 365, Mode: "trash", TrashDays: 30,
+			Manifests: m, Audit: audit})
+		if err != nil || sum.Pruned != n {
+			b.Fatalf("pruned %d of %d: %v", sum.Pruned, n, err)
+		}
+	}
+}
+
+// fileAudit appends JSON lines to a file, one write each, as the command's
+// audit log does.
+type fileAudit struct {
+	path string
+	f    *os.File
+}
+
+func (a *fileAudit) Record(_ context.Context, e Event) error {
+	if a.f == nil {
+		var err error
+		if a.f, err = os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+			return err
+		}
+	}
+	line, _ := json.Marshal(e)
+	_, err := a.f.Write(append(line, '\n'))
+	return err
+}
+
+// writeExpired writes n recordings from start on, 4 an hour, with their
+// day manifests.
+func writeExpired(b *testing.B, root string, n int, start time.Time) {
+	b.Helper()
+	m, err := archive.OpenManifests(root, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	media := []byte("media")
+	for i := range n {
+		t := start.Add(time.Duration(i) * 15 * time.Minute)
+		id := fmt.Sprintf("P%07d", i)
+		dir := t.Format("2006/01/02/15") + "/" + id
+		abs := filepath.Join(root, filepath.FromSlash(dir))
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		js := fmt.Appendf(nil, `{"id":%q,"startTime":%q,"mediaFiles":[{"mediaId":"m","type":"audio/mp3","size":5}]}`, id, t.Format(time.RFC3339))
+		rec := archive.Recording{ID: id, Dir: dir, Start: t}
+		for name, data := range map[string][]byte{"m.bin": media, archive.RecordingFile: js} {
+			if err := os.WriteFile(filepath.Join(abs, name), data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			rec.Files = append(rec.Files, archive.File{Name: name, Size: int64(len(data)), SHA256: sha256.Sum256(data)})
+		}
+		if err := m.Add(context.Background(), rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
