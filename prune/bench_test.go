@@ -62,7 +62,7 @@ func (a *fileAudit) Record(_ context.Context, e Event) error {
 
 // writeExpired writes n recordings from start on, 4 an hour, with their
 // day manifests.
-func writeExpired(b *testing.B, root string, n int, start time.Time) {
+func writeExpired(b testing.TB, root string, n int, start time.Time) {
 	b.Helper()
 	m, err := archive.OpenManifests(root, nil)
 	if err != nil {

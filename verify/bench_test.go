@@ -101,7 +101,7 @@ func sha256sumThroughput(b *testing.B, files []string, total int64) (float64, ti
 // writeBenchArchive writes n recordings of one media file of size bytes
 // each, over n/100 days, with their manifests; it returns every file's
 // path and the bytes in all.
-func writeBenchArchive(b *testing.B, root string, n, size int) (files []string, total int64) {
+func writeBenchArchive(b testing.TB, root string, n, size int) (files []string, total int64) {
 	b.Helper()
 	m, err := archive.OpenManifests(root, nil)
 	if err != nil {
@@ -117,7 +117,11 @@ func writeBenchArchive(b *testing.B, root string, n, size int) (files []string, 
 		rng.Read(media)
 		js := fmt.Appendf(nil, `{"id":%q,"startTime":%q,"mediaFiles":[{"mediaId":"%s_1","type":"audio/mp3","size":%d}]}`, id, start.Format(time.RFC3339), id, size)
 		rec := archive.Recording{ID: id, Dir: dir, Start: start}
-		for name, data := range map[string][]byte{id + "_1.bin": media, archive.RecordingFile: js} {
+		for _, f := range []struct {
+			name string
+			data []byte
+		}{{id + "_1.bin", media}, {archive.RecordingFile, js}} { // media first: files[2k] is recording k's media
+			name, data := f.name, f.data
 			path := filepath.Join(root, filepath.FromSlash(dir), name)
 			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				b.Fatal(err)
