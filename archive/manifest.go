@@ -50,9 +50,15 @@ type Manifests struct {
 	dir  string
 	key  ed25519.PrivateKey // nil: unsigned
 
-	mu    sync.Mutex
-	open  map[string]*os.File // appended to since the last Sync, by file name
-	first string              // earliest day changed since the last Sync
+	// ChainBroken is told when the chain was already broken where this
+	// process changed it: the changed days are then left unsigned rather
+	// than re-signed over an edit (which would launder it). Nil: ignored.
+	ChainBroken func(problem string)
+
+	mu     sync.Mutex
+	open   map[string]*os.File // appended to since the last Sync, by file name
+	first  string              // earliest day changed since the last Sync
+	broken string              // why the chain may not be re-signed; "" when it may
 }
 
 // OpenManifests opens the manifests of the archive at root, signing with
@@ -139,7 +145,16 @@ func (m *Manifests) changed(day string) error {
 	if err := os.MkdirAll(m.dir, atomicfile.DirPerm); err != nil {
 		return fmt.Errorf("manifests: %w", err)
 	}
-	if m.key != nil {
+	if m.key != nil && m.broken == "" {
+		// Re-signing from day on vouches for every later day: check first
+		// that their links (up to what this process changed) still hold.
+		problem, err := m.checkLinks(day, m.first)
+		if err != nil {
+			return fmt.Errorf("manifests: %w", err)
+		}
+		m.broken = problem
+	}
+	if m.key != nil && m.broken == "" {
 		if err := atomicfile.WriteFile(filepath.Join(m.dir, resignMark), []byte(day+"\n"), atomicfile.FilePerm); err != nil {
 			return fmt.Errorf("manifests: %w", err)
 		}
@@ -160,7 +175,15 @@ func (m *Manifests) Sync() error {
 	if err := m.flush(); err != nil {
 		return err
 	}
-	if m.key != nil {
+	switch {
+	case m.key != nil && m.broken != "":
+		if m.ChainBroken != nil {
+			m.ChainBroken(m.broken)
+		}
+		if err := os.Remove(filepath.Join(m.dir, resignMark)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("manifests: %w", err)
+		}
+	case m.key != nil:
 		if err := m.resign(m.first); err != nil {
 			return err
 		}
@@ -170,6 +193,21 @@ func (m *Manifests) Sync() error {
 	}
 	m.first = ""
 	return nil
+}
+
+// SignAll makes the appended lines durable and signs the whole chain as
+// it stands, broken links included: for rcbs verify -adopt, a person's
+// decision after looking at what verify reported.
+func (m *Manifests) SignAll() error {
+	if err := m.Sync(); err != nil {
+		return err
+	}
+	if m.key == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.resign("")
 }
 
 // Flush makes the appended lines durable without re-signing: for a

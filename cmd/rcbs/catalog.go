@@ -17,6 +17,9 @@ func openCatalog(cfg *config.Config, log *slog.Logger) (w *archive.Writer, close
 	if err != nil {
 		return nil, nil, err
 	}
+	manifests.ChainBroken = func(problem string) {
+		log.Error("the manifests' signature chain was already broken: the new lines stay unsigned", "problem", problem)
+	}
 	w.Manifests = manifests
 	return w, func() {
 		if err := manifests.Close(); err != nil {

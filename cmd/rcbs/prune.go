@@ -127,6 +127,7 @@ func pruneArchive(ctx context.Context, e *env, cfg *config.Config, now time.Time
 			return err
 		}
 		defer audit.Close()
+		manifests.ChainBroken = func(problem string) { fmt.Fprintln(e.stderr, "rcbs: manifests: "+problem) }
 		opts.Manifests, opts.Audit = manifests, audit
 	}
 	if l, ok, err := backup.ReadState(cfg.TargetDir); err != nil {
