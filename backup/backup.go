@@ -85,11 +85,15 @@ type Deps struct {
 // Tuning holds the engine's limits and timings; zero fields take defaults.
 // They are fields, not package variables, so tests can shrink them safely.
 type Tuning struct {
-	MultipartThreshold int64         // objects larger than this are fetched in ranged parts; default 32 MiB
-	PartSize           int64         // default 8 MiB
-	PartWorkers        int           // concurrent parts per object; default 4
-	BaseBackoff        time.Duration // first retry delay; default 500ms, doubled per attempt, with jitter
-	MaxBackoff         time.Duration // default 30s
+	MultipartThreshold int64 // objects larger than this are fetched in ranged parts; default 32 MiB
+	PartSize           int64 // default 8 MiB
+	PartWorkers        int   // concurrent parts per object; default 4
+	// MaxInFlight is the most recordings in flight at once; the engine
+	// starts with StartInFlight and adapts in between (flow.go). Defaults
+	// 128 and 2 × numThreads; both 1 with downloadMode=single.
+	MaxInFlight, StartInFlight int
+	BaseBackoff                time.Duration // first retry delay; default 500ms, doubled per attempt, with jitter
+	MaxBackoff                 time.Duration // default 30s
 	// Random supplies keys and IVs of tool-side encryption; default crypto/rand.
 	Random io.Reader
 }
@@ -106,6 +110,9 @@ type Summary struct {
 	Bytes      int64 // bytes written to final files (media and recording.json)
 	Duration   time.Duration
 	FailedIDs  []string
+	// The flow of recordings in flight (flow.go): the most at once, how
+	// often a throttling server made it halve, and the window at the end.
+	InFlightPeak, InFlightCuts, InFlightWindow int
 	// Dry run only: recordings that would be downloaded and their bytes.
 	Pending      int
 	PendingBytes int64

@@ -47,6 +47,21 @@ func retryableStatus(code int) bool {
 	return code < 400
 }
 
+// throttling reports a server asking to slow down: 503 (S3's SlowDown)
+// or 429, from S3 or the API fallback. The flow of recordings in flight
+// halves on it.
+func throttling(err error) bool {
+	var st interface{ HTTPStatusCode() int }
+	if errors.As(err, &st) {
+		return st.HTTPStatusCode() == http.StatusServiceUnavailable || st.HTTPStatusCode() == http.StatusTooManyRequests
+	}
+	var he *metadata.HTTPError
+	if errors.As(err, &he) {
+		return he.Status == http.StatusServiceUnavailable || he.Status == http.StatusTooManyRequests
+	}
+	return false
+}
+
 // backoff is the delay before attempt+1: base doubled per attempt, capped,
 // half of it random so that workers failing together do not retry together.
 func backoff(attempt int, base, maxDelay time.Duration) time.Duration {
