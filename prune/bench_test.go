@@ -26,7 +26,7 @@ func BenchmarkPrune100k(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		root := b.TempDir()
-		writeExpired(b, root, n, now.AddDate(-2, 0, 0))
+		writeExpired(b, root, n, now.AddDate(-3, 0, 0))
 		m, err := archive.OpenManifests(root, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -60,7 +60,7 @@ func (a *fileAudit) Record(_ context.Context, e Event) error {
 	return err
 }
 
-// writeExpired writes n recordings from start on, 4 an hour, with their
+// writeExpired writes n recordings from start on, 12 an hour, with their
 // day manifests.
 func writeExpired(b testing.TB, root string, n int, start time.Time) {
 	b.Helper()
@@ -70,7 +70,7 @@ func writeExpired(b testing.TB, root string, n int, start time.Time) {
 	}
 	media := []byte("media")
 	for i := range n {
-		t := start.Add(time.Duration(i) * 15 * time.Minute)
+		t := start.Add(time.Duration(i) * 5 * time.Minute)
 		id := fmt.Sprintf("P%07d", i)
 		dir := t.Format("2006/01/02/15") + "/" + id
 		abs := filepath.Join(root, filepath.FromSlash(dir))

@@ -40,11 +40,12 @@ func countRecordings(t *testing.T, root string) int {
 	return n
 }
 
-// TestPrune: 40 recordings, 4 an hour from 2024-01-01 00:00 (10 hours);
-// retention cuts at 05:00 on a now of 2024-01-11 05:00 with 10 days.
+// TestPrune: 40 recordings, one every 5 minutes from 2024-01-01 00:00;
+// retention cuts at 01:40 (20 recordings) on a now of 2024-01-11 01:40
+// with 10 days.
 func TestPrune(t *testing.T) {
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	now := start.AddDate(0, 0, 10).Add(5 * time.Hour)
+	now := start.AddDate(0, 0, 10).Add(100 * time.Minute)
 	tests := []struct {
 		name        string
 		mode        string
@@ -57,7 +58,7 @@ func TestPrune(t *testing.T) {
 		{"trash", "trash", time.Time{}, false, false, 20, 20},
 		{"delete", "delete", time.Time{}, false, false, 20, 20},
 		{"dry run", "trash", time.Time{}, true, false, 20, 40},
-		{"guard: state − overlap at 02:00", "trash", start.Add(2 * time.Hour), false, false, 8, 32},
+		{"guard: state − overlap at 00:40", "trash", start.Add(40 * time.Minute), false, false, 8, 32},
 		{"one held", "trash", time.Time{}, false, true, 19, 21},
 	}
 	for _, tt := range tests {
@@ -101,10 +102,11 @@ func TestPrune(t *testing.T) {
 				}
 			}
 			if !tt.dryRun && !tt.hold && tt.guard.IsZero() {
-				for _, h := range []string{"00", "01", "02", "03", "04"} {
-					if _, err := os.Stat(filepath.Join(root, "2024/01/01", h)); !os.IsNotExist(err) {
-						t.Errorf("emptied hour folder %s left", h)
-					}
+				if _, err := os.Stat(filepath.Join(root, "2024/01/01/00")); !os.IsNotExist(err) {
+					t.Errorf("emptied hour folder 00 left")
+				}
+				if _, err := os.Stat(filepath.Join(root, "2024/01/01/01")); err != nil {
+					t.Errorf("hour folder 01, half pruned: %v", err)
 				}
 			}
 			if entries, _ := filepath.Glob(filepath.Join(root, TrashDir, ".deleting-*")); len(entries) > 0 {
