@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -228,7 +229,9 @@ type Entry struct {
 }
 
 // ReadManifest calls fn for each line of a day's manifest file, in order.
-// A line that does not parse is an error naming the file and line.
+// A line that does not parse is skipped, so that one damaged line does not
+// hide the others, and reported in the error returned at the end, naming
+// the file and the first such line.
 func ReadManifest(path string, fn func(Entry) error) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -237,16 +240,24 @@ func ReadManifest(path string, fn func(Entry) error) error {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	first, bad := 0, 0
 	for n := 1; sc.Scan(); n++ {
 		e, ok := parseEntry(sc.Text())
 		if !ok {
-			return fmt.Errorf("%s line %d: not \"<sha256>  <path>\"", path, n)
+			first, bad = cmp.Or(first, n), bad+1
+			continue
 		}
 		if err := fn(e); err != nil {
 			return err
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if bad > 0 {
+		return fmt.Errorf("%s line %d: not \"<sha256>  <path>\" (%d such lines)", path, first, bad)
+	}
+	return nil
 }
 
 func parseEntry(line string) (Entry, bool) {

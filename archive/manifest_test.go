@@ -155,3 +155,22 @@ func TestManifestNoLaundering(t *testing.T) {
 		t.Errorf("after SignAll: %s", st)
 	}
 }
+
+// TestReadManifestSkipsBadLines: a damaged line is reported, and the lines
+// after it are still read (they must not turn into "unlisted" files).
+func TestReadManifestSkipsBadLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "2024-03-09"+ManifestExt)
+	good := strings.Repeat("ab", 32)
+	text := good + "  a/1.bin\n" + strings.Repeat("zz", 32) + "  a/2.bin\nno separator\n" + good + "  a/3.bin\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err := ReadManifest(path, func(e Entry) error { got = append(got, e.Path); return nil })
+	if err == nil || !strings.Contains(err.Error(), "line 2:") || !strings.Contains(err.Error(), "(2 such lines)") {
+		t.Errorf("err = %v, want line 2 named and 2 bad lines counted", err)
+	}
+	if strings.Join(got, ",") != "a/1.bin,a/3.bin" {
+		t.Errorf("read %v, want the two good lines around the bad ones", got)
+	}
+}

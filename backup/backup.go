@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/rcbs/rcbs/archive"
@@ -26,7 +27,7 @@ type Plan struct {
 	Shards    []sharding.Window
 	Instance  int
 	Instances int
-	StateFile string // path looked at, present or not
+	StateFile string // path looked at, present or not; "" when the run does not use it (UsesState)
 	Recovered bool   // the state file moved the start back
 }
 
@@ -92,10 +93,13 @@ type Tuning struct {
 	// starts with StartInFlight and adapts in between (flow.go). Defaults
 	// 128 and 2 × numThreads; both 1 with downloadMode=single.
 	MaxInFlight, StartInFlight int
-	BaseBackoff                time.Duration // first retry delay; default 500ms, doubled per attempt, with jitter
-	MaxBackoff                 time.Duration // default 30s
+	BaseBackoff                time.Duration // ceiling of the first retry delay; default 500ms, doubled per attempt, full jitter
+	MaxBackoff                 time.Duration // ceiling of every retry delay, a server's Retry-After included; default 30s
 	// Random supplies keys and IVs of tool-side encryption; default crypto/rand.
 	Random io.Reader
+	// FileSync makes a recording file's data durable before its rename;
+	// default (*os.File).Sync. Tests replace it to fail the sync.
+	FileSync func(*os.File) error
 }
 
 // Summary is what a run did, for the summary line and the metrics file.
@@ -109,21 +113,41 @@ type Summary struct {
 	Failed     int
 	Bytes      int64 // bytes written to final files (media and recording.json)
 	Duration   time.Duration
-	FailedIDs  []string
+	// FailedIDs are the first MaxFailedIDs failed recordings, for a
+	// message; Failed counts them all (memory must not grow with them).
+	FailedIDs []string
+	// Unencrypted counts recordings whose media arrived unencrypted and
+	// were stored as is (no encryptionCertificate); warned once per run.
+	Unencrypted int
 	// The flow of recordings in flight (flow.go): the most at once, how
 	// often a throttling server made it halve, and the window at the end.
 	InFlightPeak, InFlightCuts, InFlightWindow int
+	// Stopped: the run ended before it had walked every shard (credentials
+	// refused, API unreachable, interrupted): the line says "stopped:".
+	Stopped bool
 	// Dry run only: recordings that would be downloaded and their bytes.
 	Pending      int
 	PendingBytes int64
+	// Verified counts the media files written, by how their bytes were
+	// checked against the source (VerifyMethods); VerifyNone counts those
+	// that could not be checked. Nil when none were written.
+	Verified map[string]int
 }
 
-// Line is the spec §9 summary line.
+// Line is the spec §9 summary line: "done: …", or "stopped: …" with the
+// same fields when the run stopped early (its reason goes to stderr).
 func (s Summary) Line() string {
-	return fmt.Sprintf("done: window %s..%s, shards %d, recordings listed %d, mine %d, downloaded %d, skipped %d, failed %d, bytes %d, %s",
-		s.Window.Start.UTC().Format(sharding.TimeLayout), s.Window.End.UTC().Format(sharding.TimeLayout),
+	verb := "done"
+	if s.Stopped {
+		verb = "stopped"
+	}
+	return fmt.Sprintf("%s: window %s..%s, shards %d, recordings listed %d, mine %d, downloaded %d, skipped %d, failed %d, bytes %d, %s",
+		verb, s.Window.Start.UTC().Format(sharding.TimeLayout), s.Window.End.UTC().Format(sharding.TimeLayout),
 		s.Shards, s.Listed, s.Mine, s.Downloaded, s.Skipped, s.Failed, s.Bytes, s.Duration.Round(time.Millisecond))
 }
+
+// MaxFailedIDs bounds Summary.FailedIDs.
+const MaxFailedIDs = 100
 
 // ErrRecordingsFailed is returned (wrapped) when some recordings failed:
 // exit 1, the state not advanced past them.
@@ -145,6 +169,9 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
+	if e.PID <= 0 { // the holder has not written its pid yet
+		return fmt.Sprintf("targetDir %s is in use by another rcbs (pid not yet written)", e.Dir)
+	}
 	return fmt.Sprintf("targetDir %s is in use by another rcbs (pid %d)", e.Dir, e.PID)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -23,10 +24,18 @@ func TestToolSideEncryption(t *testing.T) {
 	cmstest.Encrypt(t, in, out, []string{"-aes256"}, pki.CertFile)
 	vendorCMS, _ := os.ReadFile(out)
 
-	for _, format := range []string{"AES-128", "AES-256"} {
-		t.Run(format, func(t *testing.T) {
+	for _, tt := range []struct{ format, transport, wantAlg string }{
+		{"AES-128", "", "rsaesOaep"}, // the default
+		{"AES-256", "oaep", "rsaesOaep"},
+		{"AES-128", "pkcs1", "rsaEncryption"},
+	} {
+		format := tt.format
+		t.Run(format+" "+tt.transport, func(t *testing.T) {
 			w := newWorld(t)
 			w.extra = "encryptionCertificate=" + filepath.ToSlash(pki.CertFile) + "\nencryptionFormat=" + format + "\n"
+			if tt.transport != "" {
+				w.extra += "encryptionKeyTransport=" + tt.transport + "\n"
+			}
 			w.addRecording("REC", day(1, 1),
 				media{id: "plain.mp3", typ: "audio/mp3", data: plain},
 				media{id: "vendor.mp3", typ: "audio/mp3", data: vendorCMS},
@@ -55,6 +64,9 @@ func TestToolSideEncryption(t *testing.T) {
 			if !strings.Contains(string(info), aes) {
 				t.Errorf("not encrypted with %s:\n%.400s", aes, info)
 			}
+			if !strings.Contains(string(info), "algorithm: "+tt.wantAlg) {
+				t.Errorf("key not wrapped with %s: %q", tt.wantAlg, regexp.MustCompile(`algorithm: \S+`).FindAllString(string(info), -1))
+			}
 			// The next run sees the encrypted files as complete.
 			hs := &hookStore{inner: w.store(w.config())}
 			deps.S3 = hs
@@ -65,16 +77,25 @@ func TestToolSideEncryption(t *testing.T) {
 	}
 }
 
-func TestPlainMediaWarnsOncePerRecording(t *testing.T) {
+// Media stored unencrypted are warned about once per run, not once per
+// recording (thousands of cron mails): one line with the count and the
+// first recording, and the count in the summary.
+func TestPlainMediaWarnsOncePerRun(t *testing.T) {
 	w := newWorld(t)
 	w.addRecording("PLAINREC", day(1, 1), media{id: "a.mp3", typ: "audio/mp3", data: blob(1, 10)},
 		media{id: "b.mp4", typ: "video/mp4", data: blob(2, 10)})
-	if _, err := w.run(context.Background(), w.deps()); err != nil {
+	w.addRecording("PLAIN2", day(2, 1), media{id: "c.mp3", typ: "audio/mp3", data: blob(3, 10)})
+	w.addRecording("PLAIN3", day(2, 2), media{id: "d.mp3", typ: "audio/mp3", data: blob(4, 10)})
+	sum, err := w.run(context.Background(), w.deps())
+	if err != nil {
 		t.Fatal(err)
 	}
 	logs := w.logs.String()
-	if n := strings.Count(logs, "media arrived unencrypted"); n != 1 || !strings.Contains(logs, "PLAINREC") {
-		t.Errorf("%d warnings, want 1 naming the recording:\n%s", n, logs)
+	if n := strings.Count(logs, "media arrived unencrypted"); n != 1 || !strings.Contains(logs, "recordings=3") || !strings.Contains(logs, "first=PLAINREC") {
+		t.Errorf("%d warnings, want 1 with the count and the first recording:\n%s", n, logs)
+	}
+	if sum.Unencrypted != 3 {
+		t.Errorf("summary counts %d unencrypted, want 3", sum.Unencrypted)
 	}
 	_ = cms.AES128CBC
 }

@@ -65,8 +65,13 @@ type engine struct {
 	// request would see refused.
 	abort context.CancelCauseFunc
 
-	mu  sync.Mutex // guards sum
+	mu  sync.Mutex // guards sum and firstUnencrypted
 	sum Summary
+	// walked: every shard was visited; a run that ends without it stopped
+	// early (Summary.Stopped).
+	walked bool
+	// firstUnencrypted is the first recording counted in sum.Unencrypted.
+	firstUnencrypted string
 }
 
 func newEngine(cfg *config.Config, deps Deps) *engine {
@@ -83,7 +88,7 @@ func newEngine(cfg *config.Config, deps Deps) *engine {
 	if e.prog == nil {
 		e.prog = noProgress{}
 	}
-	e.files = atomicfile.NewBatch(e.root)
+	e.files = atomicfile.NewBatch(e.root, atomicfile.WithSync(e.tun.FileSync))
 	e.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	e.small.New = func() any { b := make([]byte, smallBufSize); return &b }
 	e.flow = newFlow(e.tun.StartInFlight, e.tun.MaxInFlight)
@@ -163,7 +168,8 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (sum Summary, err e
 		}
 		defer lock.Unlock()
 		defer func() { e.writeMetrics(sum, err) }() // err: Run's result
-		e.removeTemps()
+		e.startSweep()
+		defer e.endSweep()
 	}
 	ctx, e.abort = context.WithCancelCause(ctx)
 	defer e.abort(nil)
@@ -174,9 +180,11 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (sum Summary, err e
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.warnUnencrypted()
 	e.sum.Duration = e.deps.Now().Sub(started)
 	e.sum.InFlightPeak, e.sum.InFlightCuts, e.sum.InFlightWindow = peak, cuts, window
-	return e.sum, err
+	e.sum.Stopped = !e.walked
+	return e.sum, explainCredentials(e.cfg, err)
 }
 
 // lockTarget creates targetDir (0700) if missing and locks it.
@@ -199,16 +207,6 @@ func (e *engine) writeMetrics(sum Summary, runErr error) {
 	}
 }
 
-func (e *engine) removeTemps() {
-	n, err := removeTemps(e.root)
-	if n > 0 {
-		e.log.Info("removed leftover temporary files", "count", n)
-	}
-	if err != nil {
-		e.log.Warn("could not remove every leftover temporary file", "err", err)
-	}
-}
-
 // run plans, prepares the clients and walks the shards.
 func (e *engine) run(ctx context.Context) error {
 	now := e.deps.At
@@ -224,7 +222,7 @@ func (e *engine) run(ctx context.Context) error {
 		return err
 	}
 	var state *stateMark
-	if !e.deps.DryRun {
+	if !e.deps.DryRun && UsesState(e.cfg) {
 		if state, err = newStateMark(e.root); err != nil {
 			return err
 		}
@@ -246,7 +244,7 @@ func (e *engine) prepare(ctx context.Context) error {
 		return err
 	}
 	region := cmp.Or(e.settings.AWSRegion, e.cfg.AWSRegion)
-	e.store, err = NewS3Store(ctx, e.cfg, region, e.tun.MaxInFlight*e.tun.PartWorkers)
+	e.store, err = NewS3Store(ctx, e.cfg, region, e.tun.MaxInFlight*e.tun.PartWorkers, e.log)
 	return err
 }
 
@@ -259,6 +257,11 @@ func (e *engine) loadEncryption() error {
 	if e.cipher, err = cms.ParseCipher(cmp.Or(e.cfg.EncryptionFormat, "AES-128")); err != nil {
 		return fmt.Errorf("encryptionFormat: %w", err)
 	}
+	kt, err := cms.ParseKeyTransport(cmp.Or(e.cfg.KeyTransport, "oaep"))
+	if err != nil {
+		return fmt.Errorf("encryptionKeyTransport: %w", err)
+	}
+	e.cipher = e.cipher.WithKeyTransport(kt)
 	if e.cfg.EncryptionCert != nil {
 		e.certs = []*x509.Certificate{e.cfg.EncryptionCert}
 		return nil
@@ -292,39 +295,18 @@ func loadCert(path string) ([]*x509.Certificate, error) {
 	return nil, fmt.Errorf("encryptionCertificate %s: no PEM certificate in it", path)
 }
 
-// shards processes each shard oldest first. The state file is a single
-// "everything before this is done" mark: once a shard has a failure, no
-// later shard may move it, though later shards are still attempted.
+// shards walks the shards oldest first (walker). The state file is a
+// single "everything before this is done" mark: once a shard has a
+// failure, no later shard may move it, though later shards are still
+// attempted. walked is set when every shard was visited.
 func (e *engine) shards(ctx context.Context, plan Plan, state *stateMark) error {
-	var errs []error
-	held := false
-	for i, sh := range plan.Shards {
-		e.prog.Shard(i, len(plan.Shards))
-		failed, err := e.shard(ctx, e.log.With("shard", shardName(sh)), sh)
-		if ctx.Err() != nil {
-			return e.stopped(ctx)
-		}
-		if err != nil {
-			if errors.As(err, new(*metadata.AuthError)) {
-				return err
-			}
-			errs = append(errs, fmt.Errorf("list %s: %w", shardName(sh), err))
-			held = true
-		}
-		held = held || failed
-		if held || state == nil {
-			continue
-		}
-		if err := e.syncShard(); err != nil {
-			errs = append(errs, err)
-			held = true
-			continue
-		}
-		if err := state.advance(sh.End); err != nil {
-			errs = append(errs, fmt.Errorf("record the state: %w", err))
-			held = true
-		}
+	w := &walker{e: e, shards: plan.Shards, state: state}
+	w.probe, _ = e.deps.Lister.(prober)
+	if err := w.walk(ctx); err != nil {
+		return err
 	}
+	e.walked = true
+	errs := w.errs
 	if err := e.files.Sync(); err != nil { // what failed shards left, for the next run
 		errs = append(errs, fmt.Errorf("make the files durable: %w", err))
 	}
@@ -332,6 +314,13 @@ func (e *engine) shards(ctx context.Context, plan Plan, state *stateMark) error 
 		errs = append(errs, fmt.Errorf("%d of %d recordings failed: %w", e.sum.Failed, e.sum.Mine, ErrRecordingsFailed))
 	}
 	return joinLine(errs)
+}
+
+// listed is how many recordings the run has listed so far.
+func (e *engine) listed() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sum.Listed
 }
 
 // syncShard makes the shard's files and their catalog entries durable, so

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rcbs/rcbs/metadata"
+	"github.com/rcbs/rcbs/sharding"
 )
 
 func TestRunDownloadsLayoutAndOrder(t *testing.T) {
@@ -426,5 +427,37 @@ func TestRunLocked(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "is in use by another rcbs (pid ") {
 		t.Errorf("message %q", err)
+	}
+}
+
+// TestSummaryLine: the same fields after "done:" or, for a run that
+// stopped before walking every shard, "stopped:" (spec §9).
+func TestSummaryLine(t *testing.T) {
+	s := Summary{Window: sharding.Window{Start: day(1, 0), End: day(4, 0)}, Shards: 3, Listed: 5, Mine: 4,
+		Downloaded: 2, Skipped: 1, Failed: 1, Bytes: 1234, Duration: 1500 * time.Millisecond}
+	fields := "window 2018-01-01T00:00:00.000Z..2018-01-04T00:00:00.000Z, shards 3, recordings listed 5, mine 4, downloaded 2, skipped 1, failed 1, bytes 1234, 1.5s"
+	if got := s.Line(); got != "done: "+fields {
+		t.Errorf("Line() = %q", got)
+	}
+	s.Stopped = true
+	if got := s.Line(); got != "stopped: "+fields {
+		t.Errorf("stopped Line() = %q", got)
+	}
+}
+
+// TestRunStopsWhenRefused: refused credentials stop the run before its
+// first shard: the summary says so, and a run that walked every shard
+// does not.
+func TestRunStopsWhenRefused(t *testing.T) {
+	w := newWorld(t)
+	w.addRecording("REC1", day(1, 1), media{id: "REC1.mp3", typ: "audio/mp3", data: blob(1, 10)})
+	w.lister.listErr = map[time.Time]error{day(1, 0): &metadata.AuthError{User: "alice", Status: 401}}
+	sum, err := w.run(context.Background(), w.deps())
+	if !errors.As(err, new(*metadata.AuthError)) || !sum.Stopped || sum.Shards != 3 {
+		t.Errorf("Run = stopped %v, %d shards, err %v; want stopped, 3 shards, *AuthError", sum.Stopped, sum.Shards, err)
+	}
+	w.lister.listErr = nil
+	if sum, err := w.run(context.Background(), w.deps()); err != nil || sum.Stopped {
+		t.Errorf("Run = stopped %v, err %v; want a run that walked every shard", sum.Stopped, err)
 	}
 }

@@ -2,8 +2,10 @@ package backup
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,6 +27,7 @@ type fetchResult struct {
 	bytes  int64    // on disk
 	plain  bool     // it arrived unencrypted
 	sha256 [32]byte // of the bytes on disk, computed as they streamed
+	method string   // how the bytes were checked against the source (VerifyMethods)
 }
 
 // fetchWithRetry writes one media file, trying up to cfg.Retries times
@@ -33,6 +36,9 @@ func (e *engine) fetchWithRetry(ctx context.Context, dir string, m metadata.Medi
 	attempts := max(e.cfg.Retries, 1)
 	for attempt := 1; ; attempt++ {
 		res, err := e.fetch(ctx, dir, m)
+		if err == nil {
+			e.countVerified(res.method)
+		}
 		if err == nil || ctx.Err() != nil {
 			return res, err
 		}
@@ -42,12 +48,22 @@ func (e *engine) fetchWithRetry(ctx context.Context, dir string, m metadata.Medi
 		if throttling(err) {
 			e.flow.throttled()
 		}
-		d := backoff(attempt, e.tun.BaseBackoff, e.tun.MaxBackoff)
+		d := e.retryDelay(attempt, err)
 		e.log.Warn("retrying media", "id", filepath.Base(dir), "media", m.MediaID, "attempt", attempt, "in", d, "err", err)
 		if err := sleep(ctx, d); err != nil {
 			return res, err
 		}
 	}
+}
+
+// countVerified books one media file written, by how it was checked.
+func (e *engine) countVerified(method string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sum.Verified == nil {
+		e.sum.Verified = map[string]int{}
+	}
+	e.sum.Verified[method]++
 }
 
 // fetch is one attempt: stream the media into a temporary file beside its
@@ -68,7 +84,7 @@ func (e *engine) fetch(ctx context.Context, dir string, m metadata.MediaFile) (r
 			meter.takeBack()
 		}
 	}()
-	sink := &sink{f: f, meter: meter, e: e}
+	sink := newSink(e, f, meter)
 	if m.InS3() {
 		err = e.fromS3(ctx, sink, m)
 	} else {
@@ -80,20 +96,36 @@ func (e *engine) fetch(ctx context.Context, dir string, m metadata.MediaFile) (r
 	if err != nil {
 		return res, err
 	}
+	res = fetchResult{bytes: meter.n.Load(), plain: sink.plain, method: sink.method}
+	if h := sink.hash.hashed(); h != res.bytes {
+		return res, fmt.Errorf("hashed %d of the %d bytes written to %s", h, res.bytes, f.Final())
+	}
+	sink.disk.Sum(res.sha256[:0])
 	if err := f.Commit(sink.wantSize); err != nil {
 		return res, err
 	}
-	return fetchResult{bytes: meter.n.Load(), plain: sink.plain}, nil
+	return res, nil
 }
 
-// sink is where one attempt's bytes go: the temp file, through the meter,
-// encrypted when tool-side encryption applies.
+// sink is where one attempt's bytes go: the temp file, through the meter
+// and the hashes, encrypted when tool-side encryption applies.
 type sink struct {
 	f        *atomicfile.File
 	meter    *meter
 	e        *engine
 	plain    bool
 	wantSize int64 // size the file must have at commit; -1: checked already
+	// disk is the sha256 of the file's bytes (the manifest's, spec §13),
+	// fed in file order by hash however the parts arrive.
+	disk   hash.Hash
+	hash   *orderedHash
+	method string // how the source's bytes were checked
+}
+
+func newSink(e *engine, f *atomicfile.File, m *meter) *sink {
+	s := &sink{f: f, meter: m, e: e, disk: sha256.New(), method: VerifyNone}
+	s.hash = newOrderedHash(s.disk, f)
+	return s
 }
 
 // meter counts bytes written and reports them to the progress as they
@@ -114,24 +146,12 @@ func (m *meter) takeBack() {
 	}
 }
 
-// meteredWriter counts what it writes and names the final file in a
-// write error (the temporary name would tell the user nothing).
-type meteredWriter struct {
-	w    io.Writer
-	m    *meter
-	path string
+// writerAt writes sequentially from off: metered and hashed.
+func (s *sink) writerAt(off int64) io.Writer {
+	return &hashingWriter{f: s.f, off: off, m: s.meter, h: s.hash, path: s.f.Final()}
 }
 
-func (w meteredWriter) Write(p []byte) (int, error) {
-	n, err := w.w.Write(p)
-	w.m.add(n)
-	if err != nil {
-		err = fileErr(w.path, "write", err)
-	}
-	return n, err
-}
-
-func (s *sink) writer() io.Writer { return meteredWriter{s.f, s.meter, s.f.Final()} }
+func (s *sink) writer() io.Writer { return s.writerAt(0) }
 
 // fromS3 fetches m from S3: one GET for small objects; for large ones the
 // first part's response pins the ETag and the other parts follow in
@@ -156,9 +176,24 @@ func (e *engine) fromS3(ctx context.Context, s *sink, m metadata.MediaFile) erro
 	if m.Size >= 0 && obj.Size != m.Size {
 		return fmt.Errorf("s3://%s/%s is %d bytes, metadata says %d: %w", in.Bucket, in.Key, obj.Size, m.Size, errSize)
 	}
+	partial := obj.Length >= 0 && obj.Length < obj.Size
+	c, err := e.planCheck(ctx, in, obj, partial)
+	if err != nil {
+		return err
+	}
+	s.method = c.method
+	v := newVerifier(c)
+	if err := e.fromObject(ctx, s, obj, in, partial, v); err != nil || v == nil {
+		return err
+	}
+	return v.verify()
+}
+
+// fromObject streams the open object to the sink, feeding v (when not nil)
+// the object's bytes in order: the plaintext, when rcbs encrypts them.
+func (e *engine) fromObject(ctx context.Context, s *sink, obj *Object, in GetInput, partial bool, v *verifier) error {
 	br, head := peekHead(obj.Body)
 	var src io.Reader = br
-	partial := obj.Length >= 0 && obj.Length < obj.Size
 	if s.needsEncryption(head) {
 		if partial { // encrypt as one stream: the rest in a single ranged GET
 			rest := &lazyBody{ctx: ctx, e: e, in: GetInput{
@@ -166,7 +201,13 @@ func (e *engine) fromS3(ctx context.Context, s *sink, m metadata.MediaFile) erro
 			defer rest.Close()
 			src = io.MultiReader(br, rest)
 		}
+		if v != nil {
+			src = io.TeeReader(src, v)
+		}
 		return s.encrypt(src, obj.Size)
+	}
+	if v != nil { // the bytes on disk are the object's: one ordered pass feeds both
+		s.hash.dst = io.MultiWriter(s.disk, v)
 	}
 	if partial {
 		return e.parts(ctx, s, br, obj, in)
@@ -239,17 +280,34 @@ func (e *engine) copyExact(w io.Writer, r io.Reader, size int64) (int64, error) 
 	if n < size {
 		return n, fmt.Errorf("body ended after %d of %d bytes: %w", n, size, errSize)
 	}
+	return n, expectEnd(r, size)
+}
+
+// expectEnd reads once past the expected end of a body: a byte there is a
+// longer body, and an error other than EOF is the body's verdict on the
+// bytes it gave. The AWS SDK reports a checksum mismatch on the read that
+// reaches the end, and the sniffing bufio.Reader holds that error back
+// until the next read — this one — so it must never be discarded.
+func expectEnd(r io.Reader, size int64) error {
 	var one [1]byte
-	if k, _ := io.ReadFull(r, one[:]); k > 0 {
-		return n, fmt.Errorf("body is longer than %d bytes: %w", size, errSize)
+	k, err := io.ReadFull(r, one[:])
+	switch {
+	case k > 0:
+		return fmt.Errorf("body is longer than %d bytes: %w", size, errSize)
+	case err == io.EOF:
+		return nil
 	}
-	return n, nil
+	return fmt.Errorf("after all %d bytes: %w", size, err)
 }
 
 // parts writes the first part from the open body and fetches the rest in
 // parallel ranged GETs, each written at its offset.
 func (e *engine) parts(ctx context.Context, s *sink, first io.Reader, obj *Object, in GetInput) error {
 	g, gctx := errgroup.WithContext(ctx)
+	// The first part's body was opened under ctx, before the group: close
+	// it when a sibling fails, or it would stream on to its end for nothing.
+	stop := context.AfterFunc(gctx, func() { obj.Body.Close() })
+	defer stop()
 	g.SetLimit(max(e.tun.PartWorkers, 1))
 	g.Go(func() error { return e.writePart(s, first, 0, obj.Length) })
 	for off := obj.Length; off < obj.Size; off += e.tun.PartSize {
@@ -271,8 +329,7 @@ func (e *engine) parts(ctx context.Context, s *sink, first io.Reader, obj *Objec
 }
 
 func (e *engine) writePart(s *sink, r io.Reader, off, n int64) error {
-	w := meteredWriter{io.NewOffsetWriter(s.f, off), s.meter, s.f.Final()}
-	if _, err := e.copyExact(w, r, n); err != nil {
+	if _, err := e.copyExact(s.writerAt(off), r, n); err != nil {
 		return fmt.Errorf("part at %d: %w", off, err)
 	}
 	return nil
@@ -290,9 +347,8 @@ func (s *sink) encrypt(r io.Reader, size int64) error {
 	if cr.n != size {
 		return fmt.Errorf("body gave %d of %d bytes: %w", cr.n, size, errSize)
 	}
-	var one [1]byte
-	if k, _ := io.ReadFull(r, one[:]); k > 0 {
-		return fmt.Errorf("body is longer than %d bytes: %w", size, errSize)
+	if err := expectEnd(r, size); err != nil {
+		return err
 	}
 	s.wantSize = -1
 	if n, err := cms.EncryptedSize(size, s.e.certs, s.e.cipher); err == nil {

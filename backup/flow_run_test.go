@@ -27,6 +27,7 @@ func TestRunThrottledNarrowsTheFlow(t *testing.T) {
 		id := fmt.Sprintf("REC%04d", i)
 		w.addRecording(id, day(1+i%3, i%24), media{id: id + ".mp3", typ: "audio/mp3", data: blob(byte(i), 2000+i)})
 	}
+	w.extra = "retries=10\n" // one in five GETs fails: three tries would lose a recording now and then
 	cfg := w.config()
 	hs := &hookStore{inner: w.store(cfg), hook: func(k int, _ GetInput, obj *Object) (*Object, error) {
 		if k > 150 && k%5 == 0 {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // LockFileName is the lock file in targetDir (spec §5).
@@ -58,25 +59,51 @@ func (l *DirLock) Unlock() error {
 	return err
 }
 
+// writePID overwrites the file from offset 0 and only then cuts it to
+// length: a reader sees the old pid or the new one (its first line), never
+// an empty file, as it would between a truncate and a write.
 func writePID(f *os.File) error {
-	if err := f.Truncate(0); err != nil {
+	line := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	if _, err := f.WriteAt(line, 0); err != nil {
 		return err
 	}
-	if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0); err != nil {
+	if err := f.Truncate(int64(len(line))); err != nil {
 		return err
 	}
 	return f.Sync()
 }
 
-// readPID reads the holder's pid; 0 when the file cannot tell (the holder
-// may not have written it yet).
+// pidReads and pidReadGap: a lock file only just created is empty until its
+// holder writes its pid, so an empty one is read again a few times.
+const (
+	pidReads   = 5
+	pidReadGap = 20 * time.Millisecond
+)
+
+// readPID reads the holder's pid; 0 when the file cannot tell (a holder
+// that has not written it yet, or an unreadable file).
 func readPID(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
+	for i := range pidReads {
+		if i > 0 {
+			time.Sleep(pidReadGap)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0
+		}
+		if pid := parsePID(b); pid > 0 {
+			return pid
+		}
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
+	return 0
+}
+
+// parsePID reads the first line: while a shorter pid overwrites a longer
+// one, the old one's tail follows it.
+func parsePID(b []byte) int {
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil || pid <= 0 {
 		return 0
 	}
 	return pid

@@ -85,3 +85,47 @@ func TestLockAcrossProcesses(t *testing.T) {
 	}
 	l.Unlock()
 }
+
+// A holder caught between creating the lock file and writing its pid: the
+// message must not name pid 0, a process that does not exist.
+func TestLockedBeforePIDWritten(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if err := os.Truncate(filepath.Join(dir, LockFileName), 0); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Lock(dir)
+	if !IsLocked(err) {
+		t.Fatalf("second Lock: %v, want LockedError", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "pid 0") || !strings.Contains(msg, "pid not yet written") || !strings.Contains(msg, dir) {
+		t.Errorf("message %q: want the folder and that the pid is not yet written", msg)
+	}
+}
+
+// A pid is rewritten in place, so a reader sees a whole pid at every
+// moment: while a shorter one overwrites a longer one, the first line.
+func TestLockPIDRewrittenInPlace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, LockFileName)
+	if err := os.WriteFile(path, []byte("4194304999\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if b, _ := os.ReadFile(path); string(b) != strconv.Itoa(os.Getpid())+"\n" {
+		t.Errorf("lock file %q, want our pid alone", b)
+	}
+	for in, want := range map[string]int{"123\n999\n": 123, "123\n": 123, "": 0, "\n": 0, "0\n": 0, "-5\n": 0, "x\n": 0, " 77 \n1": 77} {
+		if got := parsePID([]byte(in)); got != want {
+			t.Errorf("parsePID(%q) = %d, want %d", in, got, want)
+		}
+	}
+}

@@ -43,8 +43,14 @@ func WriteMetrics(path string, r RunResult) error {
 	s := r.Summary
 	gauge("rcbs_recordings_downloaded", "Recordings downloaded by the last run.", strconv.Itoa(s.Downloaded))
 	gauge("rcbs_recordings_failed", "Recordings that failed in the last run.", strconv.Itoa(s.Failed))
+	gauge("rcbs_recordings_unencrypted", "Recordings the last run stored unencrypted, as they arrived.", strconv.Itoa(s.Unencrypted))
 	gauge("rcbs_bytes_downloaded", "Bytes written by the last run.", strconv.FormatInt(s.Bytes, 10))
 	gauge("rcbs_run_duration_seconds", "Duration of the last run.", strconv.FormatFloat(s.Duration.Seconds(), 'f', 3, 64))
+	const verified = "rcbs_files_verified"
+	fmt.Fprintf(&b, "# HELP %s Media files written by the last run, by how their bytes were checked against the source (none: could not be).\n# TYPE %s gauge\n", verified, verified)
+	for _, m := range VerifyMethods {
+		fmt.Fprintf(&b, "%s{instance=\"%d\",method=%q} %d\n", verified, r.Instance, m, s.Verified[m])
+	}
 	return atomicfile.WriteFile(path, []byte(b.String()), metricsPerm)
 }
 

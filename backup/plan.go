@@ -11,8 +11,9 @@ import (
 
 // MakePlan computes the plan of cfg at now (spec §3, §5): the window, its
 // shards oldest first and this instance's share. It reads the state file
-// unless skipLastRecordingCheck is set or maxDate overrides it (a one-off
-// export must not fail on, or be moved by, the state of the regular runs).
+// only when the run owns it (UsesState); otherwise StateFile is "" (a
+// one-off export must not fail on, or be moved by, the state of the
+// regular runs).
 // A window that is empty, inverted or would cut into more than
 // sharding.MaxShards shards is a *config.Error naming the key to fix.
 func MakePlan(cfg *config.Config, now time.Time) (Plan, error) {
@@ -20,8 +21,9 @@ func MakePlan(cfg *config.Config, now time.Time) (Plan, error) {
 		Now: now, MinAge: cfg.MinAge, MaxAge: cfg.MaxAge,
 		MinDate: cfg.MinDate, MaxDate: cfg.MaxDate, Overlap: cfg.Overlap,
 	}
-	p := Plan{Instance: cfg.InstanceID, Instances: max(cfg.TotalInstances, 1), StateFile: StatePath(cfg.TargetDir)}
-	if !cfg.SkipLastRecordingCheck && cfg.MaxDate == nil {
+	p := Plan{Instance: cfg.InstanceID, Instances: max(cfg.TotalInstances, 1)}
+	if UsesState(cfg) {
+		p.StateFile = StatePath(cfg.TargetDir)
 		l, ok, err := ReadState(cfg.TargetDir)
 		if err != nil {
 			return Plan{}, err
@@ -41,6 +43,16 @@ func MakePlan(cfg *config.Config, now time.Time) (Plan, error) {
 	}
 	p.Window, p.Recovered, p.Shards = w, recovered, sharding.Shards(w, cfg.ShardBy)
 	return p, nil
+}
+
+// UsesState reports whether a run of cfg reads and moves the state file
+// (spec §4). The file claims that everything before it is on disk, so only
+// a run whose coverage is contiguous with it may touch it: not a one-off
+// export (maxDate set), which covers a period of its own choosing, nor a
+// run told to ignore it (skipLastRecordingCheck=true). Such runs neither
+// create, read nor move it.
+func UsesState(cfg *config.Config) bool {
+	return cfg.MaxDate == nil && !cfg.SkipLastRecordingCheck
 }
 
 // windowError turns the window's complaint into the one-line config error

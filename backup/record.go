@@ -50,7 +50,9 @@ func (e *engine) handle(ctx context.Context, log *slog.Logger, rec metadata.Reco
 		e.prog.RecordingDone(rec.ID, 0)
 	case outFailed, outInvalid:
 		e.sum.Failed++
-		e.sum.FailedIDs = append(e.sum.FailedIDs, rec.ID)
+		if len(e.sum.FailedIDs) < MaxFailedIDs {
+			e.sum.FailedIDs = append(e.sum.FailedIDs, rec.ID)
+		}
 		err = &RecordingError{ID: rec.ID, Err: err}
 		log.Error("recording failed", "id", rec.ID, "err", err)
 		e.prog.RecordingFailed(rec.ID, err)
@@ -75,6 +77,7 @@ func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, 
 	if e.deps.DryRun {
 		return outPending, plannedBytes(kept), nil
 	}
+	e.sweepFolder(dir) // what a crash left here; the rest of the tree is not walked
 	written, files, plain, err := e.fetchAll(ctx, dir, kept)
 	if ctx.Err() != nil {
 		return outCanceled, 0, ctx.Err()
@@ -83,7 +86,7 @@ func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, 
 		return outFailed, 0, err
 	}
 	if plain && len(e.certs) == 0 {
-		e.log.Warn("media arrived unencrypted and is stored as is (set encryptionCertificate to encrypt it)", "id", rec.ID)
+		e.noteUnencrypted(rec.ID)
 	}
 	recFile, err := e.writeRecordingJSON(dir, rec)
 	if err != nil {
@@ -93,6 +96,28 @@ func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, 
 		return outFailed, 0, err
 	}
 	return outDownloaded, written + recFile.Size, nil
+}
+
+// noteUnencrypted counts a recording stored as it arrived, unencrypted;
+// the run warns once, at its end (warnUnencrypted), not once per recording.
+func (e *engine) noteUnencrypted(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sum.Unencrypted == 0 {
+		e.firstUnencrypted = id
+	}
+	e.sum.Unencrypted++
+}
+
+// warnUnencrypted is the run's one warning about media stored unencrypted:
+// a count and the first recording, so a cron mail names one to look at.
+// Called with e.mu held.
+func (e *engine) warnUnencrypted() {
+	if e.sum.Unencrypted == 0 {
+		return
+	}
+	e.log.Warn("media arrived unencrypted and were stored as is (set encryptionCertificate to encrypt them)",
+		"recordings", e.sum.Unencrypted, "first", e.firstUnencrypted)
 }
 
 // catalog tells the index and the manifests of a completed recording.

@@ -3,10 +3,12 @@ package backup
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/rcbs/rcbs/internal/retry"
 	"github.com/rcbs/rcbs/metadata"
 )
 
@@ -62,19 +64,29 @@ func throttling(err error) bool {
 	return false
 }
 
-// backoff is the delay before attempt+1: base doubled per attempt, capped,
-// half of it random so that workers failing together do not retry together.
-func backoff(attempt int, base, maxDelay time.Duration) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < maxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, maxDelay)
-	if d <= 1 {
+// retryDelay is the wait before retry number attempt of a media file:
+// rcbs's one retry policy (internal/retry: full jitter, Retry-After up to
+// MaxBackoff) with the engine's timings. The engine is the only layer that
+// retries media — the API client makes one attempt per call — so a
+// Retry-After reaches it from the API (a *retry.Error) or from S3 (the
+// response's header).
+func (e *engine) retryDelay(attempt int, err error) time.Duration {
+	p := retry.Policy{Attempts: max(e.cfg.Retries, 1), Base: e.tun.BaseBackoff, Max: e.tun.MaxBackoff}
+	return p.Delay(attempt, retryAfter(err, time.Now()))
+}
+
+// retryAfter is the server's Retry-After carried by err, or 0.
+func retryAfter(err error, now time.Time) time.Duration {
+	if d := retry.AfterOf(err); d > 0 {
 		return d
 	}
-	half := d / 2
-	return half + rand.N(d-half)
+	var re interface{ HTTPResponse() *smithyhttp.Response }
+	if errors.As(err, &re) {
+		if resp := re.HTTPResponse(); resp != nil && resp.Response != nil {
+			return retry.ParseAfter(resp.Header.Get("Retry-After"), now)
+		}
+	}
+	return 0
 }
 
 // sleep waits d or until ctx ends.

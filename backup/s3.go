@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,7 +20,9 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/rcbs/rcbs/config"
 )
@@ -45,6 +48,12 @@ type Object struct {
 	Size   int64 // of the whole object
 	Length int64 // of Body
 	ETag   string
+	// Checksum is the stored checksum the response carried: a whole-object
+	// GET's, which the SDK has checked unless composite; none for a range.
+	Checksum Checksum
+	// OpaqueETag: the server reports SSE-KMS or SSE-C, whose ETag is not
+	// the MD5 of the content.
+	OpaqueETag bool
 }
 
 // S3Store is an ObjectStore on the AWS SDK for Go v2.
@@ -58,9 +67,15 @@ type S3Store struct {
 // SDK's own retries are off (aws.NopRetryer): the engine's retry loop counts
 // the attempts, and the SDK's shared retry token bucket cannot starve
 // workers under load. It checks up front that credentials can be found,
-// so a missing key fails the run once instead of every recording.
-func NewS3Store(ctx context.Context, cfg *config.Config, region string, parallel int) (*S3Store, error) {
+// so a missing key fails the run once instead of every recording. The
+// SDK's own log lines go through log (nil: discarded), never straight to
+// stderr, so that a JSON log stays all JSON.
+func NewS3Store(ctx context.Context, cfg *config.Config, region string, parallel int, log *slog.Logger) (*S3Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithLogger(sdkLogger{log}),
 		awsconfig.WithRegion(region),
 		awsconfig.WithHTTPClient(s3HTTPClient(cfg, parallel)),
 		awsconfig.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
@@ -74,6 +89,10 @@ func NewS3Store(ctx context.Context, cfg *config.Config, region string, parallel
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	creds, err := awsCfg.Credentials.Retrieve(ctx)
+	if err != nil && cfg.AWSAccessKeyID == "" {
+		return nil, &MissingCredentialsError{Vars: "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", Service: "S3", Err: err,
+			Detail: "no other source of the AWS credential chain (shared config or profile, web identity, instance role) gave any"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile/role): %w", err)
 	}
@@ -113,7 +132,9 @@ func s3HTTPClient(cfg *config.Config, parallel int) *awshttp.BuildableClient {
 // requestTimeout (a whole-request timeout would kill large downloads).
 func (s *S3Store) Get(ctx context.Context, in GetInput) (*Object, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	req := &s3.GetObjectInput{Bucket: aws.String(in.Bucket), Key: aws.String(in.Key)}
+	// Checksum mode asks for the stored checksum, which the SDK then checks
+	// on the read that reaches the end of a whole-object body.
+	req := &s3.GetObjectInput{Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ChecksumMode: types.ChecksumModeEnabled}
 	if r := rangeHeader(in.Offset, in.Length); r != "" {
 		req.Range = aws.String(r)
 	}
@@ -125,13 +146,72 @@ func (s *S3Store) Get(ctx context.Context, in GetInput) (*Object, error) {
 		cancel(nil)
 		return nil, s.wrap(in, err)
 	}
-	obj := &Object{Length: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag)}
+	obj := &Object{Length: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag),
+		Checksum:   pickChecksum(out.ChecksumCRC32C, out.ChecksumCRC32, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256),
+		OpaqueETag: opaqueETag(out.ServerSideEncryption, out.SSECustomerAlgorithm)}
 	obj.Size = obj.Length
 	if total, ok := rangeTotal(aws.ToString(out.ContentRange)); ok {
 		obj.Size = total
 	}
 	obj.Body = newIdleBody(out.Body, s.idle, cancel)
 	return obj, nil
+}
+
+// Head describes the object (part 0) or one of its upload parts (part ≥
+// 1: Length is that part's size) without its body, with the stored
+// checksum (checksum mode). A ranged download asks it for the checksum
+// that range responses do not carry.
+func (s *S3Store) Head(ctx context.Context, in GetInput, part int) (*Object, error) {
+	req := &s3.HeadObjectInput{Bucket: aws.String(in.Bucket), Key: aws.String(in.Key), ChecksumMode: types.ChecksumModeEnabled}
+	if in.IfMatch != "" {
+		req.IfMatch = aws.String(in.IfMatch)
+	}
+	if part > 0 {
+		req.PartNumber = aws.Int32(int32(part))
+	}
+	out, err := s.client.HeadObject(ctx, req)
+	if err != nil {
+		return nil, s.wrap(in, err)
+	}
+	obj := &Object{Length: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag),
+		Checksum:   pickChecksum(out.ChecksumCRC32C, out.ChecksumCRC32, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256),
+		OpaqueETag: opaqueETag(out.ServerSideEncryption, out.SSECustomerAlgorithm)}
+	obj.Size = obj.Length
+	return obj, nil
+}
+
+// pickChecksum takes the first checksum present, cheapest to compute
+// first (hash/crc32 uses the CPU's CRC instructions; hash/crc64 has none):
+// CRC32C, CRC32, CRC64NVME, SHA1, SHA256.
+func pickChecksum(crc32c, crc32, crc64nvme, sha1, sha256 *string) Checksum {
+	for i, v := range []*string{crc32c, crc32, crc64nvme, sha1, sha256} {
+		if c := parseChecksum([]string{"CRC32C", "CRC32", "CRC64NVME", "SHA1", "SHA256"}[i], aws.ToString(v)); c.Value != "" {
+			return c
+		}
+	}
+	return Checksum{}
+}
+
+// opaqueETag: SSE-KMS (and DSSE-KMS) and SSE-C objects have an ETag that
+// is not the MD5 of their content.
+func opaqueETag(sse types.ServerSideEncryption, customerAlg *string) bool {
+	return strings.HasPrefix(string(sse), "aws:kms") || aws.ToString(customerAlg) != ""
+}
+
+// sdkLogger writes the AWS SDK's log lines (e.g. "falling back to
+// IMDSv1") through the run's logger instead of the SDK's own plain-text
+// lines on stderr.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelInfo
+	switch c {
+	case logging.Warn:
+		level = slog.LevelWarn
+	case logging.Debug:
+		level = slog.LevelDebug
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, v...), "source", "aws-sdk")
 }
 
 // S3Error is an error answer of S3, told in one line: status, code and

@@ -1,10 +1,13 @@
 package backup
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -65,7 +68,7 @@ func TestS3StorePayloadSigningAndProxy(t *testing.T) {
 				cfg.AWSEndpoint = "http://s3.invalid.example"
 				cfg.AWSProxyHost, cfg.AWSProxyPort = "127.0.0.1", srv.Listener.Addr().(*net.TCPAddr).Port
 			}
-			s, err := NewS3Store(context.Background(), cfg, "us-east-1", 4)
+			s, err := NewS3Store(context.Background(), cfg, "us-east-1", 4, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,8 +104,9 @@ func TestS3StoreWithoutCredentials(t *testing.T) {
 	cfg := w.config()
 	cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey = "", ""
 	_, err := Run(context.Background(), cfg, w.deps())
-	if err == nil || !strings.Contains(err.Error(), "no AWS credentials") {
-		t.Errorf("err %v, want a clear credentials error", err)
+	var missing *MissingCredentialsError
+	if !errors.As(err, &missing) || !strings.HasPrefix(err.Error(), "config: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: not set, and S3 requires them") {
+		t.Errorf("err %v, want the missing AWS_ACCESS_KEY_ID named (spec §9)", err)
 	}
 }
 
@@ -186,8 +190,8 @@ func TestRefusedCredentialsStopTheRun(t *testing.T) {
 		strings.Contains(err.Error(), testSecret) {
 		t.Errorf("message %q", err)
 	}
-	if n := gets.Load(); n > int64(cfg.NumThreads) {
-		t.Errorf("%d requests after the credentials were refused, want at most one per worker (%d)", n, cfg.NumThreads)
+	if n, window := gets.Load(), int64(2*cfg.NumThreads); n > window { // the flow's starting window (flow.go)
+		t.Errorf("%d requests after the credentials were refused, want at most one per recording in flight (%d)", n, window)
 	}
 	if got := readState(t, w.target); got != "" {
 		t.Errorf("state %q written", got)
@@ -204,5 +208,52 @@ func TestS3ErrorIsOneLine(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "s3://recordings/missing: HTTP 404 NoSuchKey") {
 		t.Errorf("message %q", err)
+	}
+}
+
+// The SDK's own log lines (here its IMDSv1 fallback warning, a real one:
+// the instance metadata service refuses the IMDSv2 token) go through the
+// run's logger, so that a JSON log stays all JSON (spec §9, logFormat).
+func TestSDKLogsThroughTheRunLogger(t *testing.T) {
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPut: // the IMDSv2 token
+			http.Error(w, "forbidden", http.StatusForbidden)
+		case strings.HasSuffix(r.URL.Path, "/"): // the role list
+			io.WriteString(w, "rcbs-role")
+		default:
+			io.WriteString(w, `{"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"AKIDIMDS","SecretAccessKey":"s","Token":"t","Expiration":"2099-01-01T00:00:00Z"}`)
+		}
+	}))
+	defer imds.Close()
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_EC2_METADATA_V1_DISABLED"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	w := newWorld(t)
+	cfg := w.config()
+	cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey = "", ""
+	var logs bytes.Buffer
+	s, err := NewS3Store(context.Background(), cfg, "us-east-1", 4, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.keyID != "AKIDIMDS" {
+		t.Fatalf("credentials of %q, not the fake instance's", s.keyID)
+	}
+	var warned bool
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec struct{ Level, Msg, Source string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("not a JSON line: %q", line)
+		}
+		warned = warned || (rec.Level == "WARN" && strings.Contains(rec.Msg, "falling back to IMDSv1") && rec.Source == "aws-sdk")
+	}
+	if !warned {
+		t.Errorf("no JSON warning of the IMDSv1 fallback in:\n%s", logs.String())
 	}
 }

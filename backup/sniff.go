@@ -3,17 +3,29 @@ package backup
 import (
 	"bufio"
 	"bytes"
+	"encoding/asn1"
 	"io"
 	"os"
+
+	"github.com/rcbs/rcbs/cms"
 )
 
 // sniffLen is enough bytes to see a CMS ContentInfo's outer header and OID.
 const sniffLen = 32
 
+// The DER of the content types, from their one definition in package cms.
 var (
-	oidEnvelopedData     = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03}
-	oidAuthEnvelopedData = []byte{0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x17}
+	oidEnvelopedData     = derOID(cms.EnvelopedDataOID())
+	oidAuthEnvelopedData = derOID(cms.AuthEnvelopedDataOID())
 )
+
+func derOID(oid asn1.ObjectIdentifier) []byte {
+	b, err := asn1.Marshal(oid)
+	if err != nil {
+		panic("backup: " + err.Error()) // a constant OID always marshals
+	}
+	return b
+}
 
 // looksLikeCMS reports whether head starts a CMS ContentInfo holding
 // EnvelopedData or AuthEnvelopedData: a SEQUENCE (definite or indefinite

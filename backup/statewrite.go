@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rcbs/rcbs/internal/atomicfile"
+	"github.com/rcbs/rcbs/sharding"
 )
 
 // stateMark is the state file as this run knows it: one "everything before
@@ -24,11 +25,15 @@ func newStateMark(targetDir string) (*stateMark, error) {
 	return &stateMark{path: StatePath(targetDir), cur: t, ok: ok}, nil
 }
 
-// advance writes t when it moves the state forward (or creates the file);
-// an unchanged or older time leaves the file untouched, so a one-off export
-// of an old period never moves the state back.
-func (s *stateMark) advance(t time.Time) error {
-	if s.ok && !t.After(s.cur) {
+// advance records that sh (and every shard before it in this run) is
+// complete: it writes sh's end when that moves the state forward (or
+// creates the file). An unchanged or older time leaves the file untouched,
+// so a run over an old period never moves the state back; a shard that
+// starts after the current state leaves it untouched too, since the time
+// between the state and the shard was not covered (spec §4).
+func (s *stateMark) advance(sh sharding.Window) error {
+	t := sh.End
+	if s.ok && (!t.After(s.cur) || sh.Start.After(s.cur)) {
 		return nil
 	}
 	line := fmt.Sprintf("%013d\n", t.UnixMilli()) // 13 digits, as ReadState wants

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,11 @@ import (
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/rcbs/rcbs/config"
+	"github.com/rcbs/rcbs/internal/retry"
 	"github.com/rcbs/rcbs/metadata"
 )
 
@@ -89,15 +95,38 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	base, maxD := 100*time.Millisecond, time.Second
+// A media retry waits what the server asked (API or S3), up to
+// MaxBackoff; else a full-jitter pick under the doubling ceiling.
+func TestRetryDelay(t *testing.T) {
+	e := &engine{cfg: &config.Config{Retries: 9}, tun: Tuning{BaseBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}}
+	s3Busy := &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"0.4"}}}},
+		Err:      errors.New("SlowDown")}}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want time.Duration
+	}{
+		{"API Retry-After", fmt.Errorf("media m: %w", &retry.Error{Err: errors.New("HTTP 429"), After: 300 * time.Millisecond}), 300 * time.Millisecond},
+		{"API Retry-After over the cap", &retry.Error{Err: errors.New("HTTP 429"), After: time.Hour}, time.Second},
+		{"S3 Retry-After", fmt.Errorf("get s3://b/k: %w", s3Busy), 400 * time.Millisecond},
+	} {
+		if got := e.retryDelay(1, tt.err); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
 	for attempt := 1; attempt <= 8; attempt++ {
-		full := min(base<<(attempt-1), maxD)
-		for range 50 {
-			d := backoff(attempt, base, maxD)
-			if d < full/2 || d > full {
-				t.Fatalf("attempt %d: %v outside [%v, %v]", attempt, d, full/2, full)
+		ceiling := min(100*time.Millisecond<<(attempt-1), time.Second)
+		low := false
+		for range 100 {
+			d := e.retryDelay(attempt, errors.New("connection reset"))
+			if d < 0 || d > ceiling {
+				t.Fatalf("attempt %d: %v outside [0, %v]", attempt, d, ceiling)
 			}
+			low = low || d < ceiling/2
+		}
+		if !low {
+			t.Errorf("attempt %d: never below half the ceiling in 100 picks: not full jitter", attempt)
 		}
 	}
 }

@@ -41,7 +41,8 @@ const (
 func day(d, h int) time.Time { return time.Date(2018, 1, d, h, 0, 0, 0, time.UTC) }
 
 // world is one test's recording cloud and configuration: three shards,
-// 2018-01-01..2018-01-04, one day each.
+// 2018-01-01..2018-01-04, one day each: the cron job's window (maxAge=3 at
+// 2018-01-04), which owns the state file.
 type world struct {
 	t       testing.TB
 	backend *s3mem.Backend
@@ -68,7 +69,7 @@ func newWorld(t testing.TB) *world {
 // config parses a real properties text, as rcbs would.
 func (w *world) config() *config.Config {
 	w.t.Helper()
-	text := fmt.Sprintf("gwsUriPrefix=http://127.0.0.1:1/api/v2\ntargetDir=%s\nmaxDate=2018-01-01\nminDate=2018-01-04\n"+
+	text := fmt.Sprintf("gwsUriPrefix=http://127.0.0.1:1/api/v2\ntargetDir=%s\nmaxAge=3\n"+
 		"awsEndpoint=%s\nretries=3\nnumThreads=3\n%s", filepath.ToSlash(w.target), w.srv.URL, w.extra)
 	env := map[string]string{"AWS_ACCESS_KEY_ID": testKeyID, "AWS_SECRET_ACCESS_KEY": testSecret}
 	cfg, _, err := config.Parse(text, "test.properties", func(k string) string { return env[k] })
@@ -82,7 +83,7 @@ func (w *world) deps() Deps {
 	return Deps{
 		Lister: w.lister,
 		Logger: slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		At:     day(10, 0),
+		At:     day(4, 0),
 		Tuning: Tuning{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
 	}
 }
@@ -137,7 +138,7 @@ func (w *world) addRecording(id string, start time.Time, ms ...media) metadata.R
 // store is the real S3 client on the test server, for wrapping.
 func (w *world) store(cfg *config.Config) ObjectStore {
 	w.t.Helper()
-	s, err := NewS3Store(context.Background(), cfg, "us-east-1", 8)
+	s, err := NewS3Store(context.Background(), cfg, "us-east-1", 8, nil)
 	if err != nil {
 		w.t.Fatal(err)
 	}

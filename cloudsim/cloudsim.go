@@ -35,10 +35,17 @@ type Options struct {
 	LegacyCap        bool    // cap every query at its first 100 results, ignore offset, no paging
 	Paging           string  // PagingPath (default), PagingAbsolute or PagingNone
 	NoSettings       bool    // the settings API answers 404 (defaults apply in rcbs)
+	// ExtraMediaTypes: every recording also gets one media file of each
+	// type (e.g. "audio/mp3x"), to prove that rcbs leaves them alone.
+	ExtraMediaTypes []string
 
 	Username, Password string // Basic auth the API demands; both empty = no auth
 	Bucket             string // default "rcbs-recordings"
 	Region             string // default "us-east-1"
+	// AccessKey and SecretKey are the only AWS credentials the in-process
+	// S3 accepts (it verifies SigV4, spec §10) and what Env prints; default
+	// rcbs-sim-access / rcbs-sim-secret.
+	AccessKey, SecretKey string
 
 	// KeyPEM is the recipient's RSA key (PEM, PKCS#1 or PKCS#8) to encrypt
 	// to; default a new RSA-2048 key (not repeatable: Go 1.26's crypto/rsa
@@ -173,6 +180,8 @@ func (c *Cloud) setOptions(o Options) error {
 	o.Paging = cmpOr(o.Paging, PagingPath)
 	o.Bucket = cmpOr(o.Bucket, "rcbs-recordings")
 	o.Region = cmpOr(o.Region, "us-east-1")
+	o.AccessKey = cmpOr(o.AccessKey, simAccessKey)
+	o.SecretKey = cmpOr(o.SecretKey, simSecretKey)
 	var problems []string
 	check := func(bad bool, msg string) {
 		if bad {

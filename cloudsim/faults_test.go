@@ -43,9 +43,24 @@ func TestParseFaults(t *testing.T) {
 }
 
 // noReuse does not retry a request on a fresh connection after a cut one,
-// as a keep-alive transport may: every fault must reach the caller.
+// as a keep-alive transport may: every fault must reach the caller. It signs
+// every request with the simulator's S3 keys (the API ignores the headers).
 func noReuse() *http.Client {
-	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	return &http.Client{Transport: signing{&http.Transport{DisableKeepAlives: true}}}
+}
+
+// signing signs each request with SigV4 (UNSIGNED-PAYLOAD) unless it is
+// presigned already.
+type signing struct{ next http.RoundTripper }
+
+func (s signing) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Query().Get("X-Amz-Signature") == "" {
+		r = r.Clone(r.Context())
+		if err := signV4(r, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return s.next.RoundTrip(r)
 }
 
 // outcome fetches url and classifies the answer: "ok", an HTTP status, or

@@ -198,6 +198,7 @@ func (g *generator) media(r *rand.Rand, rec *genRecording, agent string) []media
 	if r.IntN(5) == 0 {
 		types = append(types, "video/mp4")
 	}
+	types = append(types, g.opts.ExtraMediaTypes...)
 	var specs []mediaSpec
 	for i, typ := range types {
 		spec, m, viaURI := g.oneMedia(r, rec, i, typ, agent)
@@ -251,6 +252,9 @@ func (g *generator) oneMedia(r *rand.Rand, rec *genRecording, i int, typ, agent 
 func (g *generator) drawSpec(r *rand.Rand, typ string) mediaSpec {
 	g.seq++
 	spec := mediaSpec{plainSize: g.plainSize(r, typ), recipients: 1, cipher: cms.AES128CBC}
+	if typ == "audio/mp3" { // whole frames, so that the duration below is the playing time
+		spec.mp3, spec.plainSize = true, mp3Size(spec.plainSize)
+	}
 	fillSeed(r, &spec.plainSeed)
 	fillSeed(r, &spec.encSeed)
 	spec.encrypted = r.Float64() >= g.opts.UnencryptedShare

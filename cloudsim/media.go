@@ -138,7 +138,8 @@ func (nopCloser) Close() error { return nil }
 // turns it into bytes.
 type mediaSpec struct {
 	plainSize  int64
-	plainSeed  [32]byte // the plaintext is a ChaCha8 stream from this seed
+	plainSeed  [32]byte // the plaintext is a ChaCha8 stream from this seed (or silent MP3 frames filled from it)
+	mp3        bool     // audio/mp3: plainSize is whole frames of silentMP3
 	encSeed    [32]byte // content key and IV
 	encrypted  bool
 	cipher     cms.Cipher
@@ -158,7 +159,11 @@ func (c *Cloud) makeBlob(spec mediaSpec, m *Media) (*blob, error) {
 	}
 	stored, plain, md := sha256.New(), sha256.New(), md5.New()
 	counted := &countWriter{w: io.MultiWriter(w, stored, md)}
-	src := io.TeeReader(io.LimitReader(mrand.NewChaCha8(spec.plainSeed), spec.plainSize), plain)
+	var plainSrc io.Reader = io.LimitReader(mrand.NewChaCha8(spec.plainSeed), spec.plainSize)
+	if spec.mp3 {
+		plainSrc = newSilentMP3(spec.plainSeed, spec.plainSize)
+	}
+	src := io.TeeReader(plainSrc, plain)
 	if err := c.writeMedia(counted, src, spec); err != nil {
 		finish(false)
 		return nil, fmt.Errorf("generate media %s: %w", m.MediaID, err)

@@ -40,7 +40,7 @@ func (c *Cloud) Env() []string {
 	if c.opts.Username != "" || c.opts.Password != "" {
 		env = append(env, "GWS_USERNAME="+c.opts.Username, "GWS_PASSWORD="+c.opts.Password)
 	}
-	access, secret := simAccessKey, simSecretKey
+	access, secret := c.opts.AccessKey, c.opts.SecretKey
 	c.mu.RLock()
 	if c.external != nil {
 		access, secret = c.external.access, c.external.secret

@@ -22,8 +22,8 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Credentials of the in-process S3. gofakes3 checks no signature, so any
-// pair works; these are what Env prints.
+// Default credentials of the in-process S3 (Options.AccessKey/SecretKey):
+// what Env prints, and the only pair its SigV4 check (s3auth.go) accepts.
 const (
 	simAccessKey = "rcbs-sim-access"
 	simSecretKey = "rcbs-sim-secret"
@@ -153,11 +153,13 @@ func (b *simBackend) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiD
 	return b.Backend.DeleteMulti(bucket, keys...)
 }
 
-// s3Handler is gofakes3 with request counting and fault injection on
-// object GETs and HEADs (what rcbs asks); bucket listings and writes are
-// never failed, so that `aws s3 ls` stays usable under faults.
+// s3Handler is gofakes3 behind a SigV4 check (gofakes3 checks none), with
+// request counting and fault injection on object GETs and HEADs (what rcbs
+// asks); bucket listings and writes are never failed, so that `aws s3 ls`
+// stays usable under faults. A refused signature is counted, never faulted.
 func (c *Cloud) s3Handler() http.Handler {
 	fake := gofakes3.New(c.backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
+	auth := sigV4{access: c.opts.AccessKey, secret: c.opts.SecretKey, now: time.Now}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		isObject := key != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead)
@@ -168,6 +170,10 @@ func (c *Cloud) s3Handler() http.Handler {
 			c.stats.s3Head.Add(1)
 		default:
 			c.stats.s3Other.Add(1)
+		}
+		if err := auth.check(r); err != nil {
+			writeAuthError(w, r, err)
+			return
 		}
 		if !isObject {
 			fake.ServeHTTP(w, r)

@@ -10,7 +10,7 @@ import (
 // Limits that keep hostile input from costing memory or stack: declared
 // lengths are checked, never allocated.
 const (
-	maxElement  = 1 << 20 // bytes of any element read whole (RecipientInfos, attributes)
+	maxElement  = 1 << 20 // bytes of any element read whole (a RecipientInfo, authAttrs); larger is ErrUnsupported
 	maxDepth    = 32      // nesting of constructed encodings
 	maxLength   = 1 << 62 // larger declared lengths are nonsense
 	maxTagBytes = 4       // high tag numbers up to 2^28
@@ -289,17 +289,83 @@ func (b *berReader) readNode(budget *int64) (node, error) {
 		return node{}, fmt.Errorf("%w: unexpected end-of-contents at offset %d", ErrMalformed, start)
 	}
 	if h.length > *budget {
-		return node{}, fmt.Errorf("%w: element of %d bytes exceeds the %d-byte limit", ErrMalformed, h.length, maxElement)
+		return node{}, overLimit(h.length)
 	}
 	if !h.constructed {
-		if h.length > *budget {
-			return node{}, fmt.Errorf("%w: element of %d bytes exceeds the %d-byte limit", ErrMalformed, h.length, maxElement)
-		}
 		*budget -= h.length
 		c, err := b.readContent(h.length)
 		return node{h, c}, err
 	}
 	return b.readChildren(h, budget)
+}
+
+// overLimit is the error of an element too large to be read whole: a valid
+// file this package does not support, not a malformed one.
+func overLimit(n int64) error {
+	return fmt.Errorf("%w: element of %d bytes exceeds the %d-byte limit", ErrUnsupported, n, maxElement)
+}
+
+// readBody reads the rest of one element whose header h was just read, as
+// readElement would have read it whole.
+func (b *berReader) readBody(h header, what string) (node, error) {
+	budget := int64(maxElement)
+	if h.length > budget {
+		return node{}, fmt.Errorf("read %s: %w", what, overLimit(h.length))
+	}
+	var n node
+	var err error
+	if h.constructed {
+		n, err = b.readChildren(h, &budget)
+	} else {
+		var c []byte
+		c, err = b.readContent(h.length)
+		n = node{h, c}
+	}
+	if err != nil {
+		return n, fmt.Errorf("read %s: %w", what, err)
+	}
+	return n, nil
+}
+
+// skip reads past one element without keeping it, whatever its size.
+func (b *berReader) skip() error {
+	h, err := b.readHeader()
+	if err != nil {
+		return err
+	}
+	if h.isEOC() {
+		return fmt.Errorf("%w: unexpected end-of-contents at offset %d", ErrMalformed, b.pos-2)
+	}
+	return b.skipBody(h)
+}
+
+// skipBody reads past the rest of an element whose header h was just read:
+// a definite length is discarded unread, an indefinite one walked child by
+// child (the depth limit applies), so memory stays flat.
+func (b *berReader) skipBody(h header) error {
+	if h.length >= 0 {
+		n, err := io.CopyN(io.Discard, b.r, h.length)
+		b.pos += n
+		if err != nil {
+			return truncated(err)
+		}
+		return nil
+	}
+	if err := b.enter(h); err != nil {
+		return err
+	}
+	for {
+		more, err := b.more()
+		if err != nil {
+			return err
+		}
+		if !more {
+			return b.leave()
+		}
+		if err := b.skip(); err != nil {
+			return err
+		}
+	}
 }
 
 func (b *berReader) readChildren(h header, budget *int64) (node, error) {

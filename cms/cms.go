@@ -28,8 +28,9 @@ var (
 	ErrMalformed = errors.New("malformed CMS")
 	// ErrTruncated: the input ends before the structure does.
 	ErrTruncated = errors.New("truncated CMS")
-	// ErrUnsupported: a valid structure using an algorithm this package lacks.
-	ErrUnsupported = errors.New("unsupported CMS algorithm")
+	// ErrUnsupported: a valid structure using an algorithm this package
+	// lacks, or a part it must read whole that exceeds its size limits.
+	ErrUnsupported = errors.New("unsupported CMS")
 	// ErrNoRecipient: no RecipientInfo matches the certificate, or none is
 	// a key-transport RecipientInfo this package can unwrap.
 	ErrNoRecipient = errors.New("no matching recipient")
@@ -44,7 +45,11 @@ var (
 	ErrKey = errors.New("bad private key")
 )
 
-// Cipher is a content-encryption algorithm.
+// Cipher is how Encrypt encrypts: a content-encryption algorithm (the
+// constants below) and, set with WithKeyTransport, how the content key is
+// wrapped for each recipient (KeyTransport; RSA-OAEP with SHA-256 unless
+// asked otherwise). The two travel together so that one value names the
+// whole scheme wherever it is passed.
 type Cipher int
 
 const (
@@ -53,6 +58,59 @@ const (
 	AES256CBC
 	DES3CBC
 )
+
+// transportShift places the KeyTransport above the content algorithm.
+const (
+	transportShift = 8
+	contentMask    = 1<<transportShift - 1
+)
+
+// KeyTransport is how Encrypt wraps the content key with each recipient's
+// RSA key.
+type KeyTransport int
+
+const (
+	// OAEPSHA256 is RSAES-OAEP with SHA-256 and MGF1-SHA-256 (RFC 4055,
+	// RFC 8017), the default: PKCS#1 v1.5 encryption is open to padding
+	// oracles. openssl cms -decrypt opens it.
+	OAEPSHA256 KeyTransport = iota
+	// PKCS1v15 is RSA PKCS#1 v1.5, what openssl cms -encrypt writes by
+	// default, for readers that lack OAEP.
+	PKCS1v15
+)
+
+// ParseKeyTransport maps a configuration name ("oaep", "pkcs1";
+// case-insensitive) to a KeyTransport.
+func ParseKeyTransport(name string) (KeyTransport, error) {
+	switch strings.ToLower(name) {
+	case "oaep":
+		return OAEPSHA256, nil
+	case "pkcs1":
+		return PKCS1v15, nil
+	}
+	return 0, fmt.Errorf("unknown key transport %q (want oaep or pkcs1)", name)
+}
+
+func (k KeyTransport) String() string {
+	switch k {
+	case OAEPSHA256:
+		return "RSA-OAEP-SHA256"
+	case PKCS1v15:
+		return "RSA-PKCS1v15"
+	}
+	return fmt.Sprintf("KeyTransport(%d)", int(k))
+}
+
+// WithKeyTransport returns c with its content key wrapped by k.
+func (c Cipher) WithKeyTransport(k KeyTransport) Cipher {
+	return c&contentMask | Cipher(k)<<transportShift
+}
+
+// KeyTransport is how c wraps the content key.
+func (c Cipher) KeyTransport() KeyTransport { return KeyTransport(c >> transportShift) }
+
+// content is c's content-encryption algorithm alone.
+func (c Cipher) content() Cipher { return c & contentMask }
 
 // cipherInfo is what the encoder and decoder need of a CBC cipher.
 type cipherInfo struct {
@@ -70,23 +128,28 @@ var cipherInfos = [...]cipherInfo{
 }
 
 func (c Cipher) info() (cipherInfo, bool) {
-	if c < 0 || int(c) >= len(cipherInfos) {
+	if c < 0 || int(c.content()) >= len(cipherInfos) {
 		return cipherInfo{}, false
 	}
-	return cipherInfos[c], true
+	return cipherInfos[c.content()], true
 }
 
-// String returns the name ParseCipher accepts, e.g. "AES-128".
+// String returns the content cipher's name as ParseCipher accepts it,
+// e.g. "AES-128", followed by the key transport when it is not the default.
 func (c Cipher) String() string {
-	if i, ok := c.info(); ok {
-		return i.name
+	i, ok := c.info()
+	if !ok {
+		return fmt.Sprintf("Cipher(%d)", int(c))
 	}
-	return fmt.Sprintf("Cipher(%d)", int(c))
+	if k := c.KeyTransport(); k != OAEPSHA256 {
+		return i.name + " " + k.String()
+	}
+	return i.name
 }
 
 // ParseCipher maps a configuration name (`encryptionFormat`: "AES-128",
 // "AES-192", "AES-256", "DES-EDE3"; case-insensitive, "AES128" also accepted)
-// to a Cipher.
+// to a Cipher with the default key transport.
 func ParseCipher(name string) (Cipher, error) {
 	n := strings.ToUpper(strings.ReplaceAll(name, "-", ""))
 	for c, i := range cipherInfos {
@@ -96,32 +159,3 @@ func ParseCipher(name string) (Cipher, error) {
 	}
 	return 0, fmt.Errorf("unknown cipher %q (want AES-128, AES-192, AES-256 or DES-EDE3)", name)
 }
-
-var (
-	oidData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidEnvelopedData     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 3}
-	oidAuthEnvelopedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 23}
-	oidRSAEncryption     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	oidRSAOAEP           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 7}
-	oidMGF1              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
-	oidPSpecified        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 9}
-	oidAES128CBC         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 2}
-	oidAES192CBC         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 22}
-	oidAES256CBC         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
-	oidAES128GCM         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 6}
-	oidAES192GCM         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 26}
-	oidAES256GCM         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 46}
-	oidDES3CBC           = asn1.ObjectIdentifier{1, 2, 840, 113549, 3, 7}
-	oidSHA1              = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
-	oidSHA224            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}
-	oidSHA256            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidSHA384            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	oidSHA512            = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
-	oidPBES2             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
-	oidPBKDF2            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
-	oidHMACWithSHA1      = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 7}
-	oidHMACWithSHA224    = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 8}
-	oidHMACWithSHA256    = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}
-	oidHMACWithSHA384    = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 10}
-	oidHMACWithSHA512    = asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 11}
-)

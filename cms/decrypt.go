@@ -118,19 +118,82 @@ func (d *decoder) enterExpect(class, tag int, what string) error {
 	return d.b.enter(h)
 }
 
-// readRecipients reads the optional originatorInfo and the RecipientInfos.
+// maxRecipientBytes bounds the key-transport RecipientInfos kept to be
+// tried when no certificate picks one: about 14,000 recipients, each an RSA
+// decryption (openssl too tries them all); 2048-bit keys take ~1 ms each.
+const maxRecipientBytes = 4 << 20
+
+// readRecipients skips the optional originatorInfo (certificates and CRLs,
+// unused, of any size) and reads the RecipientInfos one at a time: with a
+// certificate only the ones naming it are kept, so a file to thousands of
+// recipients costs no more memory than one to a single recipient.
 func (d *decoder) readRecipients() error {
-	n, err := d.b.readElement("recipientInfos")
+	h, err := d.b.readHeader()
 	if err != nil {
-		return err
+		return fmt.Errorf("read recipientInfos: %w", err)
 	}
-	if n.is(classContext, 0) { // originatorInfo: certificates and CRLs, unused
-		if n, err = d.b.readElement("recipientInfos"); err != nil {
-			return err
+	if h.is(classContext, 0) && h.constructed {
+		if err := d.b.skipBody(h); err != nil {
+			return fmt.Errorf("skip originatorInfo: %w", err)
+		}
+		if h, err = d.b.readHeader(); err != nil {
+			return fmt.Errorf("read recipientInfos: %w", err)
 		}
 	}
-	d.ris, err = parseRecipients(n)
-	return err
+	if !h.is(classUniversal, tagSet) || !h.constructed {
+		return fmt.Errorf("%w: recipientInfos is %v, not a SET", ErrMalformed, h)
+	}
+	if err := d.b.enter(h); err != nil {
+		return err
+	}
+	kept := 0
+	for {
+		more, err := d.b.more()
+		if err != nil {
+			return fmt.Errorf("read recipientInfos: %w", err)
+		}
+		if !more {
+			return d.b.leave()
+		}
+		ri, size, err := d.readRecipient()
+		switch {
+		case err != nil:
+			return err
+		case size == 0, d.cert != nil && !ri.matches(d.cert):
+			continue
+		}
+		if kept += size; kept > maxRecipientBytes {
+			return fmt.Errorf("%w: recipientInfos: more than %d bytes of key-transport recipients to try; "+
+				"give the recipient certificate (-cert) to pick one", ErrUnsupported, maxRecipientBytes)
+		}
+		d.ris = append(d.ris, ri)
+	}
+}
+
+// readRecipient reads the next RecipientInfo; size is 0 for a kind this
+// package does not unwrap (key agreement, KEK, password, other), skipped
+// unread.
+func (d *decoder) readRecipient() (recipientInfo, int, error) {
+	h, err := d.b.readHeader()
+	if err != nil {
+		return recipientInfo{}, 0, fmt.Errorf("read recipientInfo: %w", err)
+	}
+	if h.isEOC() {
+		return recipientInfo{}, 0, fmt.Errorf("%w: unexpected end-of-contents in recipientInfos", ErrMalformed)
+	}
+	if !h.is(classUniversal, tagSequence) {
+		if err := d.b.skipBody(h); err != nil {
+			return recipientInfo{}, 0, fmt.Errorf("skip recipientInfo: %w", err)
+		}
+		return recipientInfo{}, 0, nil
+	}
+	n, err := d.b.readBody(h, "recipientInfo")
+	if err != nil {
+		return recipientInfo{}, 0, err
+	}
+	der := n.der()
+	ri, err := parseRecipient(der)
+	return ri, len(der), err
 }
 
 // readContent reads the (Auth)EncryptedContentInfo and decrypts its content.
@@ -226,17 +289,28 @@ func (d *decoder) readTrailer() error {
 }
 
 func (d *decoder) readMAC() error {
-	n, err := d.b.readElement("mac")
+	h, err := d.b.readHeader()
 	if err != nil {
-		return err
+		return fmt.Errorf("read mac: %w", err)
 	}
 	var aad []byte
-	if n.is(classContext, 1) && n.constructed { // authAttrs: MACed as a DER SET
-		n.class, n.tag = classUniversal, tagSet
-		aad = n.der()
-		if n, err = d.b.readElement("mac"); err != nil {
+	if h.is(classContext, 1) && h.constructed { // authAttrs: MACed as a DER SET, so read whole
+		n, err := d.b.readBody(h, "authAttrs")
+		if err != nil {
 			return err
 		}
+		n.class, n.tag = classUniversal, tagSet
+		aad = n.der()
+		if h, err = d.b.readHeader(); err != nil {
+			return fmt.Errorf("read mac: %w", err)
+		}
+	}
+	if h.isEOC() {
+		return fmt.Errorf("%w: no mac", ErrMalformed)
+	}
+	n, err := d.b.readBody(h, "mac")
+	if err != nil {
+		return err
 	}
 	if !n.is(classUniversal, tagOctetString) {
 		return fmt.Errorf("%w: mac is %v", ErrMalformed, n.header)
@@ -244,14 +318,17 @@ func (d *decoder) readMAC() error {
 	return d.gcm.verify(aad, n.content, d.alg.icvLen)
 }
 
-// skipOptional reads the unprotected/unauthenticated attributes, if any.
+// skipOptional skips the unprotected/unauthenticated attributes, if any:
+// unused, so read past unbuffered whatever their size.
 func (d *decoder) skipOptional() error {
 	more, err := d.b.more()
 	if err != nil || !more {
 		return err
 	}
-	_, err = d.b.readElement("attributes")
-	return err
+	if err := d.b.skip(); err != nil {
+		return fmt.Errorf("skip attributes: %w", err)
+	}
+	return nil
 }
 
 // contentReader yields the encryptedContent bytes across BER chunks and

@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/des"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -33,13 +34,14 @@ type keyTransRI struct {
 }
 
 // Encrypt reads size bytes of plaintext from r and writes them to w as CMS
-// EnvelopedData in DER, encrypted with c to every recipient certificate (RSA
-// PKCS#1 v1.5 key transport, as openssl cms -encrypt does). random supplies
-// the content key and IV (crypto/rand.Reader in production; a seeded reader
-// makes the simulator's content encryption repeatable). Since Go 1.26
-// crypto/rsa ignores a custom reader for the PKCS#1 v1.5 padding, so the
-// wrapped keys differ run to run whatever random is; the output size never
-// does (see EncryptedSize).
+// EnvelopedData in DER, encrypted with c to every recipient certificate
+// (key transport c.KeyTransport(): RSA-OAEP with SHA-256 unless PKCS#1 v1.5
+// was chosen; openssl cms -decrypt opens both). random supplies the content
+// key and IV, then OAEP's seed (crypto/rand.Reader in production; a seeded
+// reader makes the simulator's content encryption repeatable). Since Go
+// 1.26 crypto/rsa ignores a custom reader for the PKCS#1 v1.5 padding, so
+// those wrapped keys differ run to run whatever random is; the output size
+// never does (see EncryptedSize).
 //
 // The DER lengths follow from size, so the headers are written first and the
 // content is encrypted in 64 KiB chunks: memory stays flat whatever size is.
@@ -69,7 +71,7 @@ func EncryptedSize(size int64, recipients []*x509.Certificate, c Cipher) (int64,
 		if !ok {
 			return 0, fmt.Errorf("cms encrypt: recipient %s: not an RSA key", cert.Subject)
 		}
-		ri, err := marshalRI(cert, make([]byte, pub.Size()))
+		ri, err := marshalRI(cert, c.KeyTransport(), make([]byte, pub.Size()))
 		if err != nil {
 			return 0, err
 		}
@@ -104,7 +106,7 @@ func prepareEncrypt(size int64, recipients []*x509.Certificate, c Cipher, random
 	if err != nil {
 		return info, nil, nil, nil, err
 	}
-	ris, err := wrapKeys(recipients, key, random)
+	ris, err := wrapKeys(recipients, c.KeyTransport(), key, random)
 	if err != nil {
 		return info, nil, nil, nil, err
 	}
@@ -114,7 +116,7 @@ func prepareEncrypt(size int64, recipients []*x509.Certificate, c Cipher, random
 
 // newBlock makes the block cipher; DES keys get odd parity as openssl's do.
 func newBlock(c Cipher, key []byte) (cipher.Block, error) {
-	if c == DES3CBC {
+	if c.content() == DES3CBC {
 		for i, b := range key {
 			key[i] = b&0xfe | (^byte(parity(b>>1)) & 1)
 		}
@@ -132,18 +134,18 @@ func parity(b byte) int {
 	return n & 1
 }
 
-func wrapKeys(recipients []*x509.Certificate, key []byte, random io.Reader) ([][]byte, error) {
+func wrapKeys(recipients []*x509.Certificate, kt KeyTransport, key []byte, random io.Reader) ([][]byte, error) {
 	ris := make([][]byte, 0, len(recipients))
 	for _, cert := range recipients {
 		pub, ok := cert.PublicKey.(*rsa.PublicKey)
 		if !ok {
 			return nil, fmt.Errorf("cms encrypt: recipient %s: not an RSA key", cert.Subject)
 		}
-		ek, err := rsa.EncryptPKCS1v15(random, pub, key)
+		ek, err := wrapKey(kt, pub, key, random)
 		if err != nil {
 			return nil, fmt.Errorf("cms encrypt: wrap key for %s: %w", cert.Subject, err)
 		}
-		ri, err := marshalRI(cert, ek)
+		ri, err := marshalRI(cert, kt, ek)
 		if err != nil {
 			return nil, err
 		}
@@ -152,10 +154,46 @@ func wrapKeys(recipients []*x509.Certificate, key []byte, random io.Reader) ([][
 	return ris, nil
 }
 
-func marshalRI(cert *x509.Certificate, encryptedKey []byte) ([]byte, error) {
+func wrapKey(kt KeyTransport, pub *rsa.PublicKey, key []byte, random io.Reader) ([]byte, error) {
+	switch kt {
+	case OAEPSHA256:
+		return rsa.EncryptOAEP(sha256.New(), random, pub, key, nil)
+	case PKCS1v15:
+		//lint:ignore SA1019 chosen by encryptionKeyTransport=pkcs1 for readers without OAEP; OAEP is the default
+		return rsa.EncryptPKCS1v15(random, pub, key)
+	}
+	return nil, fmt.Errorf("%w: key transport %v", ErrUnsupported, kt)
+}
+
+// keyEncAlg is the keyEncryptionAlgorithm for kt, encoded as openssl does
+// (RFC 4055: the SHA-256 AlgorithmIdentifiers without parameters).
+func keyEncAlg(kt KeyTransport) (pkix.AlgorithmIdentifier, error) {
+	switch kt {
+	case PKCS1v15:
+		return pkix.AlgorithmIdentifier{Algorithm: oidRSAEncryption, Parameters: asn1.NullRawValue}, nil
+	case OAEPSHA256:
+		sha := pkix.AlgorithmIdentifier{Algorithm: oidSHA256}
+		shaDER, err := asn1.Marshal(sha)
+		if err != nil {
+			return pkix.AlgorithmIdentifier{}, err
+		}
+		params, err := asn1.Marshal(oaepParams{Hash: sha, MGF: pkix.AlgorithmIdentifier{Algorithm: oidMGF1, Parameters: asn1.RawValue{FullBytes: shaDER}}})
+		if err != nil {
+			return pkix.AlgorithmIdentifier{}, err
+		}
+		return pkix.AlgorithmIdentifier{Algorithm: oidRSAOAEP, Parameters: asn1.RawValue{FullBytes: params}}, nil
+	}
+	return pkix.AlgorithmIdentifier{}, fmt.Errorf("%w: key transport %v", ErrUnsupported, kt)
+}
+
+func marshalRI(cert *x509.Certificate, kt KeyTransport, encryptedKey []byte) ([]byte, error) {
+	alg, err := keyEncAlg(kt)
+	if err != nil {
+		return nil, fmt.Errorf("cms encrypt: %w", err)
+	}
 	ri := keyTransRI{
 		RID:          issuerAndSerial{Issuer: asn1.RawValue{FullBytes: cert.RawIssuer}, Serial: cert.SerialNumber},
-		KeyEncAlg:    pkix.AlgorithmIdentifier{Algorithm: oidRSAEncryption, Parameters: asn1.NullRawValue},
+		KeyEncAlg:    alg,
 		EncryptedKey: encryptedKey,
 	}
 	b, err := asn1.Marshal(ri)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rcbs/rcbs/cms/cmstest"
@@ -110,4 +111,63 @@ func randomBytes(t testing.TB, n int64) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestEncryptKeyTransport: the content key is wrapped with RSA-OAEP
+// (SHA-256, MGF1-SHA-256) unless PKCS#1 v1.5 is asked for; openssl and
+// Decrypt open both, and EncryptedSize stays exact for both.
+func TestEncryptKeyTransport(t *testing.T) {
+	dir := t.TempDir()
+	p := cmstest.NewPKI(t, dir, "alice")
+	recips := []*x509.Certificate{p.Cert}
+	tests := []struct {
+		name    string
+		c       Cipher
+		wantAlg string // in openssl asn1parse's dump of the file
+	}{
+		{"default", AES256CBC, "rsaesOaep"},
+		{"oaep", AES128CBC.WithKeyTransport(OAEPSHA256), "rsaesOaep"},
+		{"pkcs1", AES128CBC.WithKeyTransport(PKCS1v15), "rsaEncryption"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plain := randomBytes(t, 1000)
+			var out bytes.Buffer
+			if err := Encrypt(&out, bytes.NewReader(plain), int64(len(plain)), recips, tt.c, rand.Reader); err != nil {
+				t.Fatal(err)
+			}
+			if want, err := EncryptedSize(int64(len(plain)), recips, tt.c); err != nil || want != int64(out.Len()) {
+				t.Errorf("EncryptedSize %d, %v; wrote %d", want, err, out.Len())
+			}
+			f := filepath.Join(dir, tt.name+".bin")
+			if err := os.WriteFile(f, out.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dump := string(cmstest.OpenSSL(t, "asn1parse", "-inform", "DER", "-in", f))
+			if !strings.Contains(dump, ":"+tt.wantAlg) || (tt.wantAlg == "rsaesOaep") != strings.Contains(dump, ":sha256") {
+				t.Errorf("key transport is not %s (with SHA-256 for OAEP):\n%s", tt.wantAlg, dump)
+			}
+			if got := cmstest.Decrypt(t, f, p.KeyFile); !bytes.Equal(got, plain) {
+				t.Error("openssl decrypted something else")
+			}
+			var got bytes.Buffer
+			if err := Decrypt(&got, bytes.NewReader(out.Bytes()), p.Key, p.Cert); err != nil || !bytes.Equal(got.Bytes(), plain) {
+				t.Errorf("Decrypt: %v", err)
+			}
+		})
+	}
+}
+
+func TestParseKeyTransport(t *testing.T) {
+	for in, want := range map[string]KeyTransport{"oaep": OAEPSHA256, "OAEP": OAEPSHA256, "pkcs1": PKCS1v15, "PKCS1": PKCS1v15} {
+		if got, err := ParseKeyTransport(in); err != nil || got != want {
+			t.Errorf("ParseKeyTransport(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := ParseKeyTransport("rsa"); err == nil {
+		t.Error("rsa: no error")
+	}
+	if c := AES256CBC.WithKeyTransport(PKCS1v15); c.KeyTransport() != PKCS1v15 || c.WithKeyTransport(OAEPSHA256) != AES256CBC {
+		t.Errorf("WithKeyTransport does not round-trip: %v", c)
+	}
 }

@@ -130,11 +130,12 @@ func TestAuthAttrs(t *testing.T) {
 // authEnveloped returns the DER and the offset of the authAttrs.
 func authEnveloped(t *testing.T, cert *x509.Certificate, plain []byte) ([]byte, int) {
 	key, nonce := randomBytes(t, 16), randomBytes(t, 12)
+	//lint:ignore SA1019 the cloud wraps keys with PKCS#1 v1.5: the test builds what it sends.
 	ek, err := rsa.EncryptPKCS1v15(rand.Reader, cert.PublicKey.(*rsa.PublicKey), key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ri, err := marshalRI(cert, ek)
+	ri, err := marshalRI(cert, PKCS1v15, ek)
 	if err != nil {
 		t.Fatal(err)
 	}

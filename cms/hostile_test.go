@@ -3,6 +3,7 @@ package cms
 import (
 	"bytes"
 	"crypto/cipher"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -21,7 +22,7 @@ func encryptRaw(t *testing.T, plain []byte, c Cipher, cert *x509.Certificate) []
 	seed := randomBytes(t, int64(info.keyLen+info.blockSize))
 	var out bytes.Buffer
 	size := int64(len(plain) - info.blockSize)
-	if err := Encrypt(&out, bytes.NewReader(make([]byte, size)), size, []*x509.Certificate{cert}, c, bytes.NewReader(seed)); err != nil {
+	if err := Encrypt(&out, bytes.NewReader(make([]byte, size)), size, []*x509.Certificate{cert}, c, io.MultiReader(bytes.NewReader(seed), rand.Reader)); err != nil { // then OAEP's seed
 		t.Fatal(err)
 	}
 	key := bytes.Clone(seed[:info.keyLen])
@@ -149,8 +150,9 @@ func TestDecryptGarbage(t *testing.T) {
 		{"random", randomBytes(t, 5000), nil},
 		{"huge outer length", []byte{0x30, 0x88, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, nil},
 		{"length of 9 bytes", []byte{0x30, 0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9}, nil},
-		{"huge recipientInfos", append(bytes.Clone(envHeader), 0x31, 0x84, 0x7f, 0xff, 0xff, 0xff), ErrMalformed},
-		{"huge indefinite recipientInfos piece", append(bytes.Clone(envHeader), 0x31, 0x80, 0x04, 0x84, 0x10, 0, 0, 0), ErrMalformed},
+		// RecipientInfos are streamed, so a huge one is read until the input ends.
+		{"huge recipientInfos", append(bytes.Clone(envHeader), 0x31, 0x84, 0x7f, 0xff, 0xff, 0xff), ErrTruncated},
+		{"huge indefinite recipientInfos piece", append(bytes.Clone(envHeader), 0x31, 0x80, 0x04, 0x84, 0x10, 0, 0, 0), ErrTruncated},
 		{"deep nesting", append(bytes.Clone(envHeader), bytes.Repeat([]byte{0x31, 0x80}, 10000)...), ErrMalformed},
 		{"child overruns parent", []byte{0x30, 0x03, 0x06, 0x09, 0x2a}, nil},
 		{"primitive indefinite", append(bytes.Clone(envHeader), 0x04, 0x80), ErrMalformed},

@@ -23,28 +23,43 @@ func TestParseKey(t *testing.T) {
 	cmstest.OpenSSL(t, "rsa", "-traditional", "-aes256", "-in", p.KeyFile, "-out", file("legacy.pem"), "-passout", "pass:"+pass)
 	cmstest.OpenSSL(t, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", file("ec.pem"))
 	cmstest.OpenSSL(t, "pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES", "-in", p.KeyFile, "-out", file("pbes1.pem"), "-passout", "pass:"+pass)
+	cmstest.OpenSSL(t, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", p.KeyFile, "-out", file("emptypass.pem"), "-passout", "pass:")
+	cmstest.OpenSSL(t, "pkey", "-in", p.KeyFile, "-outform", "DER", "-out", file("key.der"))
+	cmstest.OpenSSL(t, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:512", "-out", file("small.pem"))
 	withCert := append(read(t, p.CertFile), read(t, file("pkcs1.pem"))...)
+	// A label that does not match the body: openssl reads by content.
+	pkcs1AsPKCS8 := []byte(strings.ReplaceAll(string(read(t, file("pkcs1.pem"))), "RSA PRIVATE KEY", "PRIVATE KEY"))
+	pkcs8AsPKCS1 := []byte(strings.ReplaceAll(string(read(t, p.KeyFile)), " PRIVATE KEY", " RSA PRIVATE KEY"))
 
 	tests := []struct {
 		name string
 		pem  []byte
 		pass string
 		ok   bool
+		want string // in the error
 	}{
-		{"pkcs8", read(t, p.KeyFile), "", true},
-		{"pkcs1", read(t, file("pkcs1.pem")), "", true},
-		{"pkcs1 after a certificate", withCert, "", true},
-		{"pkcs8 aes-256", read(t, file("enc256.pem")), pass, true},
-		{"pkcs8 aes-128 sha512", read(t, file("enc128.pem")), pass, true},
-		{"pkcs8 des3", read(t, file("encdes.pem")), pass, true},
-		{"pkey -aes256", read(t, file("pkey.pem")), pass, true},
-		{"wrong passphrase", read(t, file("enc256.pem")), "wrong horse", false},
-		{"no passphrase", read(t, file("enc256.pem")), "", false},
-		{"legacy encrypted", read(t, file("legacy.pem")), pass, false},
-		{"pbes1", read(t, file("pbes1.pem")), pass, false},
-		{"ec", read(t, file("ec.pem")), "", false},
-		{"certificate only", read(t, p.CertFile), "", false},
-		{"garbage", []byte("not a key"), "", false},
+		{"pkcs8", read(t, p.KeyFile), "", true, ""},
+		{"pkcs1", read(t, file("pkcs1.pem")), "", true, ""},
+		{"pkcs1 after a certificate", withCert, "", true, ""},
+		{"pkcs8 aes-256", read(t, file("enc256.pem")), pass, true, ""},
+		{"pkcs8 aes-128 sha512", read(t, file("enc128.pem")), pass, true, ""},
+		{"pkcs8 des3", read(t, file("encdes.pem")), pass, true, ""},
+		{"pkey -aes256", read(t, file("pkey.pem")), pass, true, ""},
+		{"wrong passphrase", read(t, file("enc256.pem")), "wrong horse", false, ""},
+		{"no passphrase", read(t, file("enc256.pem")), "", false, ""},
+		{"legacy encrypted", read(t, file("legacy.pem")), pass, false, ""},
+		{"pbes1", read(t, file("pbes1.pem")), pass, false, ""},
+		{"ec", read(t, file("ec.pem")), "", false, ""},
+		{"certificate only", read(t, p.CertFile), "", false, ""},
+		{"garbage", []byte("not a key"), "", false, ""},
+		{"pkcs1 labelled PRIVATE KEY", pkcs1AsPKCS8, "", true, ""},
+		{"pkcs8 labelled RSA PRIVATE KEY", pkcs8AsPKCS1, "", true, ""},
+		{"empty passphrase", read(t, file("emptypass.pem")), "", true, ""},
+		{"der", read(t, file("key.der")), "", false, "openssl pkey -inform DER -in KEY -out KEY.pem"},
+		{"512 bits", read(t, file("small.pem")), "", false, "512 bits"},
+		{"ec named", read(t, file("ec.pem")), "", false, "an EC key"},
+		{"wrong passphrase named", read(t, file("enc256.pem")), "wrong horse", false, "wrong passphrase"},
+		{"no passphrase named", read(t, file("enc256.pem")), "", false, "RCBS_KEY_PASSPHRASE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +70,15 @@ func TestParseKey(t *testing.T) {
 				}
 				if tt.pass != "" && strings.Contains(err.Error(), tt.pass) {
 					t.Fatalf("error shows the passphrase: %v", err)
+				}
+				if !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error %q does not say %q", err, tt.want)
+				}
+				// The message is for an admin: no Go function or type names.
+				for _, goism := range []string{"Parse", "x509:", "asn1:", "*rsa.", "*ecdsa."} {
+					if strings.Contains(err.Error(), goism) {
+						t.Fatalf("error %q names Go internals (%q)", err, goism)
+					}
 				}
 				return
 			}
@@ -73,6 +97,9 @@ func TestParseCertificate(t *testing.T) {
 	}
 	if _, err := ParseCertificate(read(t, p.KeyFile)); err == nil {
 		t.Fatal("a key parsed as a certificate")
+	}
+	if _, err := ParseCertificate(p.Cert.Raw); err == nil || !strings.Contains(err.Error(), "openssl x509 -inform DER -in CERT -out CERT.pem") {
+		t.Fatalf("DER certificate: %v, want the command that converts it", err)
 	}
 }
 

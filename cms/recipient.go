@@ -31,32 +31,17 @@ type oaepParams struct {
 	PSource pkix.AlgorithmIdentifier `asn1:"optional,explicit,tag:2"`
 }
 
-// parseRecipients returns the KeyTrans RecipientInfos of a RecipientInfos
-// SET (DER); other kinds (key agreement, KEK, password) are skipped.
-func parseRecipients(set node) ([]recipientInfo, error) {
-	if !set.is(classUniversal, tagSet) || !set.constructed {
-		return nil, fmt.Errorf("%w: recipientInfos is %v, not a SET", ErrMalformed, set.header)
+// parseRecipient reads one KeyTransRecipientInfo (DER).
+func parseRecipient(der []byte) (recipientInfo, error) {
+	var ri recipientInfo
+	if rest, err := asn1.Unmarshal(der, &ri); err != nil || len(rest) > 0 {
+		return ri, fmt.Errorf("%w: recipientInfo: %v", ErrMalformed, err)
 	}
-	var raws []asn1.RawValue
-	if _, err := asn1.UnmarshalWithParams(set.der(), &raws, "set"); err != nil {
-		return nil, fmt.Errorf("%w: recipientInfos: %v", ErrMalformed, err)
-	}
-	var ris []recipientInfo
-	for _, raw := range raws {
-		if raw.Class != classUniversal || raw.Tag != tagSequence {
-			continue
-		}
-		var ri recipientInfo
-		if rest, err := asn1.Unmarshal(raw.FullBytes, &ri); err != nil || len(rest) > 0 {
-			return nil, fmt.Errorf("%w: recipientInfo: %v", ErrMalformed, err)
-		}
-		ris = append(ris, ri)
-	}
-	return ris, nil
+	return ri, nil
 }
 
-// matches reports whether ri names cert by issuer and serial or by subject
-// key identifier.
+// matches reports whether ri names cert by issuer and serial (the issuer
+// compared as openssl does, see sameName) or by subject key identifier.
 func (ri recipientInfo) matches(cert *x509.Certificate) bool {
 	switch {
 	case ri.RID.Class == classUniversal && ri.RID.Tag == tagSequence:
@@ -67,7 +52,7 @@ func (ri recipientInfo) matches(cert *x509.Certificate) bool {
 		if _, err := asn1.Unmarshal(ri.RID.FullBytes, &ias); err != nil {
 			return false
 		}
-		return bytes.Equal(ias.Issuer.FullBytes, cert.RawIssuer) && ias.Serial.Cmp(cert.SerialNumber) == 0
+		return ias.Serial.Cmp(cert.SerialNumber) == 0 && sameName(ias.Issuer.FullBytes, cert.RawIssuer)
 	case ri.RID.Class == classContext && ri.RID.Tag == 0:
 		return len(cert.SubjectKeyId) > 0 && bytes.Equal(ri.RID.Bytes, cert.SubjectKeyId)
 	}
@@ -149,6 +134,7 @@ func unwrapPKCS1v15(ek []byte, key *rsa.PrivateKey, keyLen int) ([]byte, bool, e
 		return nil, false, err
 	}
 	before := bytes.Clone(k)
+	//lint:ignore SA1019 the cloud and openssl cms wrap keys with PKCS#1 v1.5; the session-key form is the constant-time (Bleichenbacher-safe) way to open them.
 	if err := rsa.DecryptPKCS1v15SessionKey(nil, key, ek, k); err != nil {
 		return k, false, nil // wrong length for this key: public information
 	}

@@ -75,6 +75,7 @@ type Config struct {
 	EncryptionFormat      string            // "AES-128" or "AES-256"
 	EncryptionCertificate string            // path, "" when unset
 	EncryptionCert        *x509.Certificate // parsed at load (RSA key), nil when unset
+	KeyTransport          string            // encryptionKeyTransport: "oaep" (RSA-OAEP, SHA-256) or "pkcs1"
 	MetadataOnly          bool
 	UsePayloadSigning     bool
 	DownloadMode          string // "single" or "multithread"
@@ -95,6 +96,7 @@ type Config struct {
 	LogFormat      string // "text" or "json"
 	MetricsFile    string
 	PingURL        string
+	Serve          Serve // rcbs serve (spec §12)
 
 	// Integrity and retention (spec §13, §14).
 	ManifestKeyFile string             // manifestKey as given, "" when unset
@@ -131,6 +133,7 @@ func Defaults() *Config {
 		MediaTypePattern:      regexp.MustCompile(anchor(DefaultMediaTypePattern)),
 		RecordingFolderFormat: DefaultRecordingFolderFormat,
 		EncryptionFormat:      "AES-128",
+		KeyTransport:          "oaep",
 		DownloadMode:          "multithread",
 		NumThreads:            4,
 		TotalInstances:        1,
@@ -138,6 +141,7 @@ func Defaults() *Config {
 		RequestTimeout:        60 * time.Second,
 		Retries:               5,
 		LogFormat:             "text",
+		Serve:                 Serve{Listen: "127.0.0.1:4000", LinkTTL: 15 * time.Minute},
 		PruneMode:             "trash",
 		TrashDays:             30,
 		folder:                defaultFolder(),

@@ -112,12 +112,14 @@ func TestParseValues(t *testing.T) {
 		{"overlap P6D", prefix + "overlap=P6D\n", nil, func(c *Config) bool { return c.Overlap == sharding.Period{Days: 6} }},
 		{"manual's escaped pattern", prefix + "mediaTypePattern=audio\\/mp3|video\\/mp4\n",
 			nil, func(c *Config) bool {
-				return matches(c, "audio/mp3", "video/mp4") && !matches(c, "audio/mp3x", "xaudio/mp3", "audio/wav")
+				return matchesAll(c, "audio/mp3", "video/mp4") && matchesNone(c, "audio/mp3x", "xaudio/mp3", "audio/wav")
 			}},
 		{"escape kept through the properties layer", prefix + "mediaTypePattern=audio\\\\/mp3|video\\\\/mp4\n",
-			nil, func(c *Config) bool { return matches(c, "audio/mp3", "video/mp4") && !matches(c, "audio\\/mp3") }},
+			nil, func(c *Config) bool { return matchesAll(c, "audio/mp3", "video/mp4") && matchesNone(c, "audio\\/mp3") }},
 		{"plain pattern is anchored", prefix + "mediaTypePattern=audio/mp3\n",
-			nil, func(c *Config) bool { return matches(c, "audio/mp3") && !matches(c, "video/mp4", "audio/mp3;codec=x") }},
+			nil, func(c *Config) bool {
+				return matchesAll(c, "audio/mp3") && matchesNone(c, "video/mp4", "audio/mp3;codec=x")
+			}},
 		{"folder format", prefix + "recordingFolderFormat=yyyy-MM/dd_HH.mm/'rec'\n",
 			nil, func(c *Config) bool {
 				return c.FolderFor(time.Date(2018, 2, 12, 19, 1, 7, 0, time.UTC)) == "2018-02/12_19.01/rec"
@@ -128,6 +130,10 @@ func TestParseValues(t *testing.T) {
 			nil, func(c *Config) bool {
 				return c.EncryptionFormat == "AES-256" && c.EncryptionCert != nil && c.EncryptionCertificate != ""
 			}},
+		{"key transport", prefix + "encryptionKeyTransport=PKCS1\n",
+			nil, func(c *Config) bool { return c.KeyTransport == "pkcs1" }},
+		{"key transport default", prefix,
+			nil, func(c *Config) bool { return c.KeyTransport == "oaep" }},
 		{"single mode uses one worker", prefix + "downloadMode=single\n",
 			nil, func(c *Config) bool { return c.DownloadMode == "single" && c.NumThreads == 1 }},
 		{"multithread workers", prefix + "downloadMode=multithread\nnumThreads=256\n",
@@ -184,13 +190,51 @@ func TestParseValues(t *testing.T) {
 	}
 }
 
-func matches(c *Config, types ...string) bool {
+// matchesAll: every type is kept. Its negation is not "none is kept" —
+// use matchesNone for types that must be rejected, so that one type that
+// never matches cannot hide another that wrongly does.
+func matchesAll(c *Config, types ...string) bool {
 	for _, s := range types {
 		if !c.MediaTypePattern.MatchString(s) {
 			return false
 		}
 	}
 	return true
+}
+
+// matchesNone: every type is rejected.
+func matchesNone(c *Config, types ...string) bool {
+	for _, s := range types {
+		if c.MediaTypePattern.MatchString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// The pattern is matched against the whole type, as Java's matches() does:
+// each near miss is checked on its own, so one cannot hide behind another.
+func TestMediaTypePatternAnchored(t *testing.T) {
+	for _, pattern := range []string{"audio/mp3|video/mp4", "audio\\/mp3|video\\/mp4", "audio/mp3"} {
+		c, _, err := Parse(prefix+"mediaTypePattern="+pattern+"\n", "c.properties", envOf())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.MediaTypePattern.MatchString("audio/mp3") {
+			t.Errorf("pattern %s rejects audio/mp3", pattern)
+		}
+		for _, typ := range []string{"audio/mp3x", "xaudio/mp3", "audio/mp3;codec=x", " audio/mp3", "audio/mp3\n", "AUDIO/MP3"} {
+			if c.MediaTypePattern.MatchString(typ) {
+				t.Errorf("pattern %s keeps %q", pattern, typ)
+			}
+		}
+	}
+	def := Defaults()
+	for _, typ := range []string{"audio/mp3x", "xaudio/mp3", "video/mp4;codec=x", "audio/mp3|video/mp4"} {
+		if def.MediaTypePattern.MatchString(typ) {
+			t.Errorf("the default pattern keeps %q", typ)
+		}
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -238,6 +282,7 @@ func TestParseErrors(t *testing.T) {
 		{prefix + "recordingFolderFormat=yyyy/'x\n", nil, `config: recordingFolderFormat: has an unterminated quote: ` + folderMsg + ` (got "yyyy/'x")`},
 		{prefix + "recordingFolderFormat=yyyy/'a b'\n", nil, `config: recordingFolderFormat: has the character ' ' in quoted text: ` + folderMsg + ` (got "yyyy/'a b'")`},
 		{prefix + "encryptionFormat=AES-192\n", nil, `config: encryptionFormat: must be AES-128 or AES-256 (got "AES-192")`},
+		{prefix + "encryptionKeyTransport=rsa\n", nil, `config: encryptionKeyTransport: must be oaep or pkcs1 (got "rsa")`},
 		{prefix + "encryptionCertificate=/nonexistent/cert.pem\n", nil, `config: encryptionCertificate: does not exist (got "/nonexistent/cert.pem")`},
 		{prefix + "encryptionCertificate=" + filepath.ToSlash(dir) + "\n", nil, `config: encryptionCertificate: is a directory, not a file (got "` + filepath.ToSlash(dir) + `")`},
 		{prefix + "encryptionCertificate=" + filepath.ToSlash(notPEM) + "\n", nil, `config: encryptionCertificate: is not a PEM certificate (no -----BEGIN CERTIFICATE----- block) (got "` + filepath.ToSlash(notPEM) + `")`},
@@ -514,7 +559,7 @@ func TestExampleFile(t *testing.T) {
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("Load(example) = %v, warnings %q", err, warnings)
 	}
-	if c.Value("mediaTypePattern") != "audio/mp3|video/mp4" || !matches(c, "audio/mp3", "video/mp4") {
+	if c.Value("mediaTypePattern") != "audio/mp3|video/mp4" || !matchesAll(c, "audio/mp3", "video/mp4") {
 		t.Errorf("example's escaped mediaTypePattern read as %q", c.Value("mediaTypePattern"))
 	}
 	b, err := os.ReadFile(path)

@@ -21,9 +21,9 @@ type keySpec struct {
 	set  func(c *Config, v string) error
 }
 
-// keyTable lists every key of spec §2 (and pingUrl), in the spec's order.
+// keyTable lists every key of spec §2 (and pingUrl), then spec §12's, in the spec's order.
 func keyTable() []keySpec {
-	return []keySpec{
+	return append([]keySpec{
 		{"gwsUriPrefix", "", func(c *Config, v string) (err error) { c.GWSURIPrefix, err = parseURL(v); return }},
 		{"targetDir", "./target", func(c *Config, v string) (err error) { c.TargetDir, err = parsePath(v); return }},
 		{"maxAge", "2", func(c *Config, v string) (err error) { c.MaxAge, err = sharding.ParsePeriod(v, 24*time.Hour); return }},
@@ -40,6 +40,12 @@ func keyTable() []keySpec {
 			return
 		}},
 		{"encryptionCertificate", "", setCertificate},
+		// How rcbs wraps the content key when it encrypts (spec §8): RSA-OAEP
+		// with SHA-256, or PKCS#1 v1.5 for readers without OAEP.
+		{"encryptionKeyTransport", "oaep", func(c *Config, v string) (err error) {
+			c.KeyTransport, err = oneOf(strings.ToLower(v), "oaep", "pkcs1")
+			return
+		}},
 		{"metadataOnly", "false", func(c *Config, v string) (err error) { c.MetadataOnly, err = parseBool(v); return }},
 		{"usePayloadSigning", "false", func(c *Config, v string) (err error) { c.UsePayloadSigning, err = parseBool(v); return }},
 		{"downloadMode", "multithread", func(c *Config, v string) (err error) {
@@ -74,7 +80,7 @@ func keyTable() []keySpec {
 		}},
 		{"trashDays", "30", func(c *Config, v string) (err error) { c.TrashDays, err = parseInt(v, 0, 11000); return }},
 		{"pruneAfterRun", "false", func(c *Config, v string) (err error) { c.PruneAfterRun, err = parseBool(v); return }},
-	}
+	}, serveKeys()...)
 }
 
 func setDate(dst **time.Time, v string) error {

@@ -141,6 +141,9 @@ func (c *Config) check(getenv func(string) string) error {
 	if err := c.checkInstances(getenv); err != nil {
 		return err
 	}
+	if err := c.checkServe(); err != nil {
+		return err
+	}
 	if err := c.checkProxy("awsProxyHost", "awsProxyPort", c.AWSProxyPort != 0); err != nil {
 		return err
 	}
@@ -213,6 +216,7 @@ func (c *Config) readEnv(getenv func(string) string) {
 	c.AWSAccessKeyID = getenv("AWS_ACCESS_KEY_ID")
 	c.AWSSecretAccessKey = Secret(getenv("AWS_SECRET_ACCESS_KEY"))
 	c.AWSSessionToken = Secret(getenv("AWS_SESSION_TOKEN"))
+	c.readServeEnv(getenv)
 }
 
 // warnings lists settings that are valid but probably not what was meant.

@@ -18,13 +18,17 @@ import (
 // the command exits 1.
 var ErrSomeFailed = errors.New("some files could not be decrypted")
 
+// ErrKeyMismatch: Options.Key is not the private key of Options.Cert. Run
+// returns it before touching any file: every file would fail the same way.
+var ErrKeyMismatch = errors.New("the private key does not belong to the certificate")
+
 // Options say what to decrypt and where.
 type Options struct {
 	Key   *rsa.PrivateKey   // required
 	Cert  *x509.Certificate // optional: match the RecipientInfo exactly
 	Out   string            // "" = plaintext beside each input; else mirror each PATH under Out
 	Jobs  int               // parallel files; 0 = runtime.NumCPU()
-	Force bool              // overwrite existing outputs
+	Force bool              // replace existing outputs; without it they are skipped
 	Paths []string          // files (*.bin) and folders
 	// Progress is told the totals and each finished file; nil = silent.
 	Progress Progress
@@ -35,8 +39,8 @@ type Options struct {
 type Progress interface {
 	// Total is called once, after the walk, before any file is done.
 	Total(files int, bytes int64)
-	// FileDone is called for every file (decrypted, copied or failed) with
-	// its input size; err is nil on success.
+	// FileDone is called for every file (decrypted, copied, skipped or
+	// failed) with its input size; err is nil unless it failed.
 	FileDone(path string, bytes int64, err error)
 }
 
@@ -44,6 +48,7 @@ type Progress interface {
 type Summary struct {
 	Decrypted int          // plaintext files written
 	Copied    int          // recording.json files copied (with Out)
+	Skipped   int          // outputs already present, kept (without Force)
 	Failed    int          // files that failed, each in Errors
 	Bytes     int64        // plaintext bytes written
 	Errors    []*FileError // in completion order
@@ -58,16 +63,22 @@ type FileError struct {
 func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *FileError) Unwrap() error { return e.Err }
 
-// Run decrypts every *.bin under opts.Paths. A failing file does not stop
-// the others; Run then returns the Summary and an error wrapping
-// ErrSomeFailed. When ctx is cancelled, files in flight are abandoned
-// (their temporary files removed) and Run returns ctx's error.
+// Run decrypts every *.bin under opts.Paths. An output that exists already
+// is kept and counted as skipped (unless opts.Force), so a re-run over a
+// growing tree does only the new files. A failing file does not stop the
+// others; Run then returns the Summary and an error wrapping ErrSomeFailed.
+// A key that does not match opts.Cert is ErrKeyMismatch, before any file.
+// When ctx is cancelled, files in flight are abandoned (their temporary
+// files removed) and Run returns ctx's error.
 func Run(ctx context.Context, opts Options) (Summary, error) {
 	if opts.Key == nil {
 		return Summary{}, errors.New("decrypt: no private key")
 	}
 	if len(opts.Paths) == 0 {
 		return Summary{}, errors.New("decrypt: no files or folders given")
+	}
+	if opts.Cert != nil && !opts.Key.PublicKey.Equal(opts.Cert.PublicKey) {
+		return Summary{}, fmt.Errorf("decrypt: %w", ErrKeyMismatch)
 	}
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.NumCPU()
@@ -137,6 +148,9 @@ func (r *runner) record(ctx context.Context, j job, n int64, err error) {
 		return
 	}
 	switch {
+	case errors.Is(err, errOutputExists):
+		r.sum.Skipped++
+		err = nil
 	case err != nil:
 		fe := &FileError{Path: j.src, Err: err}
 		r.sum.Failed++
@@ -162,7 +176,7 @@ func (r *runner) finish(ctx context.Context) (Summary, error) {
 		return r.sum, fmt.Errorf("decrypt: %w", err)
 	}
 	if r.sum.Failed > 0 {
-		return r.sum, fmt.Errorf("decrypt: %w: %d of %d", ErrSomeFailed, r.sum.Failed, r.sum.Failed+r.sum.Decrypted+r.sum.Copied)
+		return r.sum, fmt.Errorf("decrypt: %w: %d of %d", ErrSomeFailed, r.sum.Failed, r.sum.Failed+r.sum.Decrypted+r.sum.Copied+r.sum.Skipped)
 	}
 	return r.sum, nil
 }

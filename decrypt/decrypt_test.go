@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -178,28 +179,77 @@ func TestRunOutInsidePath(t *testing.T) {
 	}
 }
 
-func TestRunForce(t *testing.T) {
+// TestRunSkipsExisting: an existing output is complete (outputs are only
+// renamed into place), so a re-run keeps it, counts it as skipped and does
+// not fail; -force replaces it (spec §8).
+func TestRunSkipsExisting(t *testing.T) {
 	p := newPKI(t)
-	tr := makeTree(t, p, "R/m.bin")
+	tr := makeTree(t, p, "R/m.bin", "R/n.bin")
 	dst := filepath.Join(tr.root, "R", "m")
 	if err := os.WriteFile(dst, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := Run(context.Background(), Options{Key: p.Key, Paths: []string{tr.root}})
-	if !errors.Is(err, ErrSomeFailed) || sum.Failed != 1 || len(sum.Errors) != 1 {
+	if err != nil || sum.Skipped != 1 || sum.Decrypted != 1 || sum.Failed != 0 {
 		t.Fatalf("without -force: %+v, %v", sum, err)
-	}
-	if msg := sum.Errors[0].Error(); !strings.Contains(msg, dst) || strings.Contains(msg, "\n") {
-		t.Errorf("error %q does not name %s on one line", msg, dst)
 	}
 	if string(readFile(t, dst)) != "keep me" {
 		t.Fatal("existing output overwritten without -force")
 	}
-	if _, err := Run(context.Background(), Options{Key: p.Key, Force: true, Paths: []string{tr.root}}); err != nil {
-		t.Fatalf("with -force: %v", err)
+	sum, err = Run(context.Background(), Options{Key: p.Key, Paths: []string{tr.root}})
+	if err != nil || sum.Skipped != 2 || sum.Decrypted != 0 {
+		t.Fatalf("second run: %+v, %v", sum, err)
+	}
+	sum, err = Run(context.Background(), Options{Key: p.Key, Force: true, Paths: []string{tr.root}})
+	if err != nil || sum.Decrypted != 2 || sum.Skipped != 0 {
+		t.Fatalf("with -force: %+v, %v", sum, err)
 	}
 	if !bytes.Equal(readFile(t, dst), tr.plain["R/m.bin"]) {
 		t.Fatal("-force did not overwrite")
+	}
+}
+
+// TestWriteAtomicNoReplace: an output that appears while the file is being
+// decrypted (another decrypt, an admin's copy) survives: the commit does
+// not replace it, and the file counts as skipped.
+func TestWriteAtomicNoReplace(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "m")
+	_, err := writeAtomic(context.Background(), dst, false, func(w io.Writer) error {
+		if _, err := w.Write([]byte("decrypted")); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, []byte("intruder"), 0o600)
+	})
+	if !errors.Is(err, errOutputExists) {
+		t.Fatalf("got %v, want errOutputExists", err)
+	}
+	if got := string(readFile(t, dst)); got != "intruder" {
+		t.Fatalf("output replaced: %q", got)
+	}
+	if _, err := writeAtomic(context.Background(), dst, true, func(w io.Writer) error {
+		_, err := w.Write([]byte("decrypted"))
+		return err
+	}); err != nil || string(readFile(t, dst)) != "decrypted" {
+		t.Fatalf("force: %v", err)
+	}
+	if files := listFiles(t, filepath.Dir(dst)); !slices.Equal(files, []string{"m"}) {
+		t.Fatalf("left behind: %v", files)
+	}
+}
+
+// TestRunKeyCertMismatch: a key that does not belong to the certificate
+// fails once, before any file is touched, not once per file.
+func TestRunKeyCertMismatch(t *testing.T) {
+	p, other := newPKI(t), newPKI(t)
+	tr := makeTree(t, p, "R/m.bin", "S/n.bin")
+	out := filepath.Join(t.TempDir(), "out")
+	prog := &cancelAfter{n: -1}
+	sum, err := Run(context.Background(), Options{Key: other.Key, Cert: p.Cert, Out: out, Paths: []string{tr.root}, Progress: prog})
+	if !errors.Is(err, ErrKeyMismatch) || errors.Is(err, ErrSomeFailed) || sum.Decrypted+sum.Failed+sum.Skipped != 0 || prog.total != 0 {
+		t.Fatalf("got %+v, %v (progress total %d)", sum, err, prog.total)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("out folder touched: %v", err)
 	}
 }
 

@@ -13,6 +13,11 @@ import (
 	"github.com/rcbs/rcbs/internal/atomicfile"
 )
 
+// errOutputExists: the output is already there and Force is off. An output
+// is only ever renamed into place complete, so the file is skipped, not
+// failed (spec §8).
+var errOutputExists = errors.New("output exists")
+
 // decryptFile decrypts j.src to j.dst and returns the plaintext size.
 func decryptFile(ctx context.Context, j job, opts Options) (int64, error) {
 	if err := checkFree(j.dst, opts.Force); err != nil {
@@ -29,7 +34,7 @@ func decryptFile(ctx context.Context, j job, opts Options) (int64, error) {
 }
 
 // copyFile copies a recording.json; an identical copy already in place is
-// not an error, whatever Force says.
+// not rewritten, whatever Force says.
 func copyFile(ctx context.Context, j job, force bool) (int64, error) {
 	data, err := os.ReadFile(j.src)
 	if err != nil {
@@ -38,19 +43,24 @@ func copyFile(ctx context.Context, j job, force bool) (int64, error) {
 	if old, err := os.ReadFile(j.dst); err == nil && bytes.Equal(old, data) {
 		return int64(len(data)), nil
 	}
+	if err := checkFree(j.dst, force); err != nil {
+		return 0, err
+	}
 	return writeAtomic(ctx, j.dst, force, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
 }
 
-// checkFree fails when dst exists and may not be overwritten.
+// checkFree returns errOutputExists when dst exists and may not be
+// replaced: the cheap early check that spares decrypting a skipped file.
+// The commit checks again, atomically.
 func checkFree(dst string, force bool) error {
 	if force {
 		return nil
 	}
 	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("output %s exists (use -force to overwrite)", dst)
+		return errOutputExists
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -59,7 +69,9 @@ func checkFree(dst string, force bool) error {
 
 // writeAtomic runs fill on a temporary file in dst's folder and renames it
 // to dst only when fill succeeded; on any error (or cancellation) the
-// temporary file is removed and dst is untouched. Returns the bytes written.
+// temporary file is removed and dst is untouched. Without force the rename
+// never replaces: an output that appeared meanwhile is kept and the result
+// is errOutputExists. Returns the bytes written.
 func writeAtomic(ctx context.Context, dst string, force bool, fill func(io.Writer) error) (int64, error) {
 	tmp, err := atomicfile.Create(dst, atomicfile.FilePerm)
 	if err != nil {
@@ -70,10 +82,15 @@ func writeAtomic(ctx context.Context, dst string, force bool, fill func(io.Write
 	if err := fill(cw); err != nil {
 		return 0, err
 	}
-	if err := checkFree(dst, force); err != nil { // it may have appeared meanwhile
+	if force {
+		return cw.n, tmp.Commit(cw.n)
+	}
+	if err := tmp.CommitNoReplace(cw.n); errors.Is(err, fs.ErrExist) {
+		return 0, errOutputExists
+	} else if err != nil {
 		return 0, err
 	}
-	return cw.n, tmp.Commit(cw.n)
+	return cw.n, nil
 }
 
 // srcErr drops the path of an error about the input: FileError names it.

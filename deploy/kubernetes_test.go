@@ -582,7 +582,10 @@ func TestPodHardening(t *testing.T) {
 		{"capabilities drop ALL", csc.Capabilities != nil && slices.Contains(csc.Capabilities.Drop, "ALL")},
 		{"automountServiceAccountToken: false", s.pod.AutomountServiceAccountToken != nil && !*s.pod.AutomountServiceAccountToken},
 		{"restartPolicy: Never (podFailurePolicy needs it)", s.pod.RestartPolicy == "Never"},
-		{"image set", s.c.Image != ""},
+		{"image rcbs:<tag>, as internal/tools/image and the Dockerfile build it", strings.HasPrefix(s.c.Image, "rcbs:")},
+		{"imagePullPolicy: IfNotPresent (an image loaded on the node is not pulled)", s.c.ImagePullPolicy == "IfNotPresent"},
+		{"no command: the image's entrypoint /rcbs runs (its image has no /usr/local/bin)", len(s.c.Command) == 0},
+		{"runAsUser 65532, the image's user", psc.RunAsUser != nil && *psc.RunAsUser == 65532},
 	}
 	for _, c := range checks {
 		if !c.ok {

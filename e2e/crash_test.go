@@ -106,6 +106,9 @@ func crashRun(t *testing.T, w *world, cfg, target string, all []cloudsim.Recordi
 	}
 	<-p.done
 	checkSignalled(t, p, sig)
+	if _, err := os.Stat(target); errors.Is(err, os.ErrNotExist) {
+		return crashed{state: "none"} // killed before it created targetDir: nothing to check
+	}
 	complete, temps := checkCrashedTree(t, target, all, sig == syscall.SIGKILL)
 	c := crashed{complete: complete, temps: temps, state: "none"}
 	if st := stateValue(t, target); !st.IsZero() {

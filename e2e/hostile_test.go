@@ -212,9 +212,10 @@ func newHostileRun(t *testing.T, api *hostileAPI) *hostileRun {
 // config writes the run's config.properties; kv adds keys.
 func (h *hostileRun) config(t *testing.T, kv ...string) string {
 	t.Helper()
-	start, end := hostileWindow()
-	text := fmt.Sprintf("gwsUriPrefix=%s\ntargetDir=%s\nmaxDate=%d\nminDate=%d\nretries=2\n",
-		h.api.prefix(), filepath.ToSlash(h.target), start.UnixMilli(), end.UnixMilli())
+	// hostileWindow as the cron job's window at -now t0 (maxAge=1), so that
+	// the run owns the state file (spec §4).
+	text := fmt.Sprintf("gwsUriPrefix=%s\ntargetDir=%s\nmaxAge=1\nretries=2\n",
+		h.api.prefix(), filepath.ToSlash(h.target))
 	for i := 0; i+1 < len(kv); i += 2 {
 		text += kv[i] + "=" + kv[i+1] + "\n"
 	}

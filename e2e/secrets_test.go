@@ -96,11 +96,11 @@ func (s *secretsRun) rcbs(t *testing.T, env []string, args ...string) result {
 // nothing to do, a dry run, all against a cloud that demands the markers.
 func (s *secretsRun) backupCommands(t *testing.T, format string) {
 	w := newWorld(t, cloudsim.Options{Recordings: 10, Seed: 88, Start: t0().Add(-day), End: t0(),
-		Username: markUser, Password: markPassword, APIMediaShare: 0.3})
+		Username: markUser, Password: markPassword, APIMediaShare: 0.3, AccessKey: markAccessKey, SecretKey: markSecretKey})
 	w.env = secretEnv()
 	d := s.dir(t, "backup-"+format)
 	target, metrics := filepath.Join(d, "target"), filepath.Join(d, "rcbs.prom")
-	cfg := w.writeConfig(t, target, "logFormat", format, "metricsFile", metrics)
+	cfg := w.writeConfig(t, target, relative(1, "logFormat", format, "metricsFile", metrics)...)
 	now := t0().Format(time.RFC3339)
 	for _, args := range [][]string{
 		{"plan", "-config", cfg, "-now", now}, {"plan", "-config", cfg, "-json", "-now", now},
@@ -218,7 +218,8 @@ func (s *secretsRun) s3Refuses(t *testing.T) {
 // decrypt: an encrypted PKCS#8 key opened with a wrong passphrase (the
 // marker) and with the right one (the marker too, for another key).
 func (s *secretsRun) decrypt(t *testing.T) {
-	w := newWorld(t, cloudsim.Options{Recordings: 3, Seed: 91, Start: t0().Add(-day), End: t0(), Username: markUser, Password: markPassword})
+	w := newWorld(t, cloudsim.Options{Recordings: 3, Seed: 91, Start: t0().Add(-day), End: t0(), Username: markUser, Password: markPassword,
+		AccessKey: markAccessKey, SecretKey: markSecretKey})
 	w.env = secretEnv()
 	d := s.dir(t, "decrypt")
 	target := filepath.Join(d, "target")

@@ -198,7 +198,7 @@ func TestVerifyFooled(t *testing.T) {
 			if i < 64 {
 				t.Fatalf("%s not in %s", a.mediaPath(0), p)
 			}
-			b[i-1] ^= 1 // the last hex digit of its sha256
+			b[i-1] = map[bool]byte{true: '1', false: '0'}[b[i-1] == '0'] // another hex digit: still a well-formed line
 			writeFile(t, p, b)
 		}, "signature " + day0 + ": does not verify", func(v verified) bool { return v.corrupt == 1 && v.signatures == "broken" }},
 		{"deleted day manifest", func(t *testing.T, target string) { remove(t, manifest(target, day0)) },

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/rcbs/rcbs/internal/retry"
 )
 
 // AuthError is a 401/403 from the API: the run stops at once.
@@ -213,9 +215,11 @@ func decodeSettings(r io.Reader) (Settings, error) {
 // Media opens a media file that is not in S3 (mediaUri, else
 // prefix+mediaPath) with the API's auth. The caller closes the body.
 //
-// The request is retried only until its headers arrive, and Timeout bounds
-// only that wait: the body may stream for long, and a broken body is the
-// caller's to retry (it knows how much it wrote). mediaUri follows the same
+// It makes a single attempt: the caller retries (the backup engine owns
+// attempts and backoff for every media file, S3 or API, and knows how much
+// it wrote), so a failure worth retrying (429, 5xx, a transport error, late
+// headers) wraps a *retry.Error carrying the server's Retry-After. Timeout
+// bounds only the wait for the headers: the body may stream for long. mediaUri follows the same
 // rules as paging.next: same origin as the prefix, or a path appended to it.
 // Accept is application/json here too, as on every API request (spec §7).
 // A URL it will not ask (another origin, credentials in it) or a media file
@@ -226,7 +230,7 @@ func (c *Client) Media(ctx context.Context, m MediaFile) (io.ReadCloser, error) 
 		return nil, err
 	}
 	var body io.ReadCloser
-	err = c.withRetry(ctx, "GET "+pathOf(u), func(ctx context.Context) error {
+	err = c.attempts(ctx, retry.Policy{Attempts: 1}, "GET "+pathOf(u), func(ctx context.Context) error {
 		var err error
 		body, err = c.openMedia(ctx, u)
 		return err
@@ -267,7 +271,7 @@ func (c *Client) openMedia(ctx context.Context, u string) (io.ReadCloser, error)
 		if err == nil {
 			drainClose(resp.Body)
 		}
-		err = &retryable{err: fmt.Errorf("no response headers within %s", c.opts.Timeout)}
+		err = &retryable{Err: fmt.Errorf("no response headers within %s", c.opts.Timeout)}
 	}
 	if err == nil {
 		err = c.checkStatus(resp)
@@ -314,7 +318,7 @@ func (c *Client) get(ctx context.Context, u string) (*http.Response, error) {
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, &retryable{err: redact(err)}
+		return nil, &retryable{Err: redact(err)}
 	}
 	return resp, nil
 }
@@ -338,7 +342,7 @@ func (c *Client) checkStatus(resp *http.Response) error {
 		err.Host = resp.Request.URL.Host
 	}
 	if code == http.StatusTooManyRequests || code >= 500 {
-		return &retryable{err: err, after: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &retryable{Err: err, After: retry.ParseAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	return err
 }

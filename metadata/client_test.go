@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rcbs/rcbs/internal/retry"
 )
 
 func TestNewClientRejects(t *testing.T) {
@@ -150,7 +152,7 @@ func TestMedia(t *testing.T) {
 		{"mediaPath without slash", MediaFile{MediaID: "c", MediaPath: "recordings/X/media/c"}, "bytes of /api/v2/recordings/X/media/c", 1},
 		{"mediaPath looking like a host", MediaFile{MediaID: "c", MediaPath: "//evil.example/x"}, "bytes of /api/v2//evil.example/x", 1},
 		{"mediaUri wins", MediaFile{MediaID: "d", MediaURI: prefix + "/u", MediaPath: "/p"}, "bytes of /api/v2/u", 1},
-		{"retried until headers", MediaFile{MediaID: "e", MediaPath: "/flaky"}, "bytes of /api/v2/flaky", 3},
+		{"one attempt: the engine retries", MediaFile{MediaID: "e", MediaPath: "/flaky"}, "error: HTTP 503", 1},
 		{"404", MediaFile{MediaID: "f", MediaPath: "/gone"}, "error: HTTP 404 Not Found: no such media", 1},
 		{"other host", MediaFile{MediaID: "g", MediaURI: other.URL + "/api/v2/rec/g"}, "error: another host", 0},
 		{"nothing", MediaFile{MediaID: "h"}, "error: no awsS3 descriptor", 0},
@@ -171,7 +173,7 @@ func TestMedia(t *testing.T) {
 					t.Fatal(rerr)
 				}
 			}
-			if !strings.HasPrefix(got, "error") && got != tt.want || strings.HasPrefix(tt.want, "error") && !strings.Contains(got, strings.TrimPrefix(tt.want, "error: ")) {
+			if wantErr, isErr := strings.CutPrefix(tt.want, "error: "); isErr != (err != nil) || isErr && !strings.Contains(got, wantErr) || !isErr && got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 			if r := n.Load() - before; r != tt.requests {
@@ -255,49 +257,6 @@ func TestBadProxyURLNotShown(t *testing.T) {
 		t.Fatalf("got %v, want a proxy error", err)
 	}
 	noSecret(t, err)
-}
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0}, {"0", 0}, {"-5", 0}, {"soon", 0}, {" 7 ", 7 * time.Second},
-		{"120", 2 * time.Minute},
-		{"99999999999", 24 * time.Hour},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-	}
-	for _, tt := range tests {
-		if got := retryAfter(tt.in, now); got != tt.want {
-			t.Errorf("retryAfter(%q) = %v, want %v", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestDelay(t *testing.T) {
-	c := &Client{opts: Options{BaseBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}}
-	if got := c.delay(1, 5*time.Second); got != time.Second {
-		t.Errorf("Retry-After 5s with MaxBackoff 1s: %v, want 1s", got)
-	}
-	if got := c.delay(3, 300*time.Millisecond); got != 300*time.Millisecond {
-		t.Errorf("Retry-After 300ms: %v, want it exactly", got)
-	}
-	for attempt := 1; attempt <= 70; attempt++ {
-		ceiling := min(time.Second, 100*time.Millisecond<<min(attempt-1, 20))
-		seen := map[time.Duration]bool{}
-		for range 200 {
-			d := c.delay(attempt, 0)
-			if d < 0 || d > ceiling {
-				t.Fatalf("attempt %d: delay %v outside [0, %v]", attempt, d, ceiling)
-			}
-			seen[d] = true
-		}
-		if len(seen) < 50 {
-			t.Errorf("attempt %d: only %d distinct delays in 200: no jitter", attempt, len(seen))
-		}
-	}
 }
 
 // TestStatusFromAnotherOrigin: a 401/403 is an *AuthError (the run stops)
@@ -385,5 +344,30 @@ func TestMediaRefusedIsPermanent(t *testing.T) {
 				t.Errorf("%d requests, want none", got)
 			}
 		})
+	}
+}
+
+// Media makes one request, whatever the answer: the engine owns the
+// retries of media. A 429 comes back marked retryable with its
+// Retry-After; a 403 is refused credentials, not retryable.
+func TestMediaSingleAttempt(t *testing.T) {
+	srv, n := apiServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v2/busy":
+			w.Header().Set("Retry-After", "7")
+			writeJSON(w, 429, `{}`)
+		default:
+			writeJSON(w, 403, `{}`)
+		}
+	})
+	c := testClient(t, srv.URL+"/api/v2")
+	_, err := c.Media(t.Context(), MediaFile{MediaID: "b", MediaPath: "/busy"})
+	if n.Load() != 1 || !retry.Retryable(err) || retry.AfterOf(err) != 7*time.Second || !strings.Contains(err.Error(), "HTTP 429") {
+		t.Errorf("429: %d requests, %v (retryable %v, after %v); want 1, marked retryable after 7s", n.Load(), err, retry.Retryable(err), retry.AfterOf(err))
+	}
+	_, err = c.Media(t.Context(), MediaFile{MediaID: "f", MediaPath: "/forbidden"})
+	var auth *AuthError
+	if n.Load() != 2 || retry.Retryable(err) || !errors.As(err, &auth) {
+		t.Errorf("403: %d requests in all, %v; want 2, an AuthError not marked retryable", n.Load(), err)
 	}
 }

@@ -313,13 +313,35 @@ func (c *Client) fetchPage(ctx context.Context, u string) (*page, error) {
 	return p, err
 }
 
+// Any reports whether [start, end) holds at least one recording, with one
+// request for a page of one (limit=1): a wide range with nothing in it
+// costs one request instead of a listing per shard. A server that ignores
+// limit answers a full page, which is just as good an answer. An empty
+// page that still names a next page is taken as "maybe": true, so the
+// caller lists the range and nothing is skipped on a guess.
+func (c *Client) Any(ctx context.Context, start, end time.Time) (bool, error) {
+	s, e := start.UnixMilli(), end.UnixMilli()
+	if s >= e {
+		return false, nil
+	}
+	p, err := c.fetchPage(ctx, c.pageURL(s, e, 1, 0))
+	if err != nil {
+		return false, fmt.Errorf("probe recordings %s: %w", rangeOf(s, e), err)
+	}
+	return len(p.recordings) > 0 || p.next != "", nil
+}
+
 func (c *Client) rangeURL(s, e int64, offset int) string {
+	return c.pageURL(s, e, c.opts.PageLimit, offset)
+}
+
+func (c *Client) pageURL(s, e int64, limit, offset int) string {
 	sep := "?"
 	if strings.Contains(c.opts.RecordingsURI, "?") {
 		sep = "&"
 	}
 	return fmt.Sprintf("%s%s%sstartTime=%d&endTime=%d&fields=*&limit=%d&offset=%d",
-		c.prefix, c.opts.RecordingsURI, sep, s, e, c.opts.PageLimit, offset)
+		c.prefix, c.opts.RecordingsURI, sep, s, e, limit, offset)
 }
 
 func rangeOf(s, e int64) Range {

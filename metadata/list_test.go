@@ -678,3 +678,53 @@ func TestListEmptyPages(t *testing.T) {
 		})
 	}
 }
+
+// TestAny: one request for a page of one, true exactly when the range
+// holds a recording; the server's refusal is an error, an empty range asks
+// nothing.
+func TestAny(t *testing.T) {
+	recs := makeRecs(3, t0, 1000) // at t0, t0+1s, t0+2s
+	tests := []struct {
+		name       string
+		start, end int64
+		want       bool
+		requests   int
+	}{
+		{"holds one", t0 + 1000, t0 + 1001, true, 1},
+		{"holds all", t0 - 1000, t0 + 5000, true, 1},
+		{"before", t0 - 5000, t0, false, 1},
+		{"after", t0 + 2001, t0 + 9000, false, 1},
+		{"empty range", t0, t0, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAPI(t, recs, "path")
+			got, err := f.client(t).Any(t.Context(), time.UnixMilli(tt.start), time.UnixMilli(tt.end))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Any = %v, want %v", got, tt.want)
+			}
+			if n, _ := f.count(); n != tt.requests {
+				t.Errorf("%d requests, want %d", n, tt.requests)
+			}
+			if tt.requests > 0 {
+				want := fmt.Sprintf("startTime=%d&endTime=%d&fields=*&limit=1&offset=0", tt.start, tt.end)
+				if len(f.queries) != 1 || f.queries[0] != want {
+					t.Errorf("queries %q, want %q", f.queries, want)
+				}
+			}
+			f.checkAuthEverywhere(t)
+		})
+	}
+	t.Run("refused", func(t *testing.T) {
+		f := newFakeAPI(t, recs, "path")
+		f.faults = []int{http.StatusUnauthorized}
+		_, err := f.client(t).Any(t.Context(), time.UnixMilli(t0), time.UnixMilli(t0+1000))
+		var ae *AuthError
+		if !errors.As(err, &ae) {
+			t.Errorf("err %v, want *AuthError", err)
+		}
+	})
+}

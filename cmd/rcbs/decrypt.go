@@ -24,7 +24,8 @@ each folder's tree (a file PATH goes straight into DIR; recording.json files
 are copied along). Output is byte-identical to
   openssl cms -decrypt -inform DER -binary -inkey KEY.pem -in F.bin -out F
 A file is written under a temporary name and renamed into place only when it
-decrypted cleanly; an existing output is kept unless -force.
+decrypted cleanly. An existing output is complete, so it is kept and counted
+as skipped (a nightly decrypt does only the new files); -force replaces it.
 
 An encrypted PKCS#8 key takes its passphrase from RCBS_KEY_PASSPHRASE.
 Without -cert a wrong key fails on the padding, except about 1 file in 256
@@ -35,8 +36,9 @@ Example:
   RCBS_KEY_PASSPHRASE=... rcbs decrypt -key recordings.key -cert recordings.crt \
       -out /srv/plain /srv/rcbs/2018
 
-Exit codes: 0 all decrypted, 1 some files failed (each named on stderr),
-2 usage or key error, 130 interrupted.
+Exit codes: 0 nothing failed (decrypted or skipped), 1 some files failed
+(each named on stderr), 2 usage or key error (a key that cannot be used, or
+that does not belong to -cert: nothing is touched), 130 interrupted.
 
 Flags:
 `
@@ -48,12 +50,13 @@ func cmdDecrypt(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	start := time.Now()
-	meter := newProgressMeter("files", e.isTerminal, e.stderr, newLogger(e.stderr, "text"), cronInterval)
-	opts.Progress = decryptProgress{m: meter, errs: e.stderr}
+	con := newConsole(e.stderr) // file errors clear and redraw the bar
+	meter := newProgressMeter("files", e.isTerminal, con, newLogger(con, "text"), cronInterval)
+	opts.Progress = decryptProgress{m: meter, errs: con}
 	sum, err := decrypt.Run(ctx, opts)
 	meter.Close()
-	fmt.Fprintf(e.stdout, "decrypted %d, failed %d, bytes %d, %s\n",
-		sum.Decrypted, sum.Failed, sum.Bytes, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "decrypted %d, skipped %d, failed %d, bytes %d, %s\n",
+		sum.Decrypted, sum.Skipped, sum.Failed, sum.Bytes, time.Since(start).Round(time.Millisecond))
 	return err
 }
 
@@ -66,7 +69,7 @@ func parseDecryptFlags(e *env, args []string) (decrypt.Options, error) {
 	var opts decrypt.Options
 	fs.StringVar(&opts.Out, "out", "", "write plaintext under this folder instead of beside the input")
 	fs.IntVar(&opts.Jobs, "j", runtime.NumCPU(), "files decrypted in parallel")
-	fs.BoolVar(&opts.Force, "force", false, "overwrite existing output files")
+	fs.BoolVar(&opts.Force, "force", false, "replace existing output files (default: skip them)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(e.stdout, decryptUsage)
@@ -85,13 +88,21 @@ func parseDecryptFlags(e *env, args []string) (decrypt.Options, error) {
 		return opts, usagef("decrypt: -j must be at least 1 (got %d)", opts.Jobs)
 	}
 	var err error
-	if opts.Key, err = loadKey(*keyFile, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
+	if opts.Key, err = loadKey("decrypt", *keyFile, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
 		return opts, err
 	}
-	if *certFile != "" {
-		opts.Cert, err = loadCert(*certFile)
+	if *certFile == "" {
+		return opts, nil
 	}
-	return opts, err
+	if opts.Cert, err = loadCert(*certFile); err != nil {
+		return opts, err
+	}
+	// Checked here, not per file: every file would fail the same way.
+	if !opts.Key.PublicKey.Equal(opts.Cert.PublicKey) {
+		return opts, usagef("decrypt: -key %s does not belong to -cert %s (their public keys differ): "+
+			"give the key of that certificate, or the certificate of that key", *keyFile, *certFile)
+	}
+	return opts, nil
 }
 
 func decryptUsageError(err error) error {
@@ -103,14 +114,14 @@ func decryptUsageError(err error) error {
 
 // loadKey reads the key; a bad key is a usage error (exit 2), like a bad
 // config value: nothing was attempted yet.
-func loadKey(name, passphrase string) (*rsa.PrivateKey, error) {
+func loadKey(cmd, name, passphrase string) (*rsa.PrivateKey, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return nil, usagef("decrypt: -key: %v", err)
+		return nil, usagef("%s: -key: %v", cmd, err)
 	}
 	k, err := cms.ParseKey(b, []byte(passphrase))
 	if err != nil {
-		return nil, usagef("decrypt: -key %s: %v", name, err)
+		return nil, usagef("%s: -key %s: %v", cmd, name, err)
 	}
 	return k, nil
 }

@@ -46,17 +46,22 @@ func TestDecryptCommand(t *testing.T) {
 	}
 
 	code, stdout, stderr := runDecryptCmd(t, pass, "-key", encKey, "-cert", p.CertFile, "-out", out, "-j", "2", filepath.Join(dir, "backup"))
-	if code != 0 || !regexp.MustCompile(`^decrypted 1, failed 0, bytes 50000, \S+\n$`).MatchString(stdout) {
+	if code != 0 || !regexp.MustCompile(`^decrypted 1, skipped 0, failed 0, bytes 50000, \S+\n$`).MatchString(stdout) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	if !bytes.Equal(decryptTestRead(t, filepath.Join(out, "REC1", "m.mp3")), decryptTestRead(t, plain)) {
 		t.Fatal("output differs from the plaintext")
 	}
 
-	// Again: the output exists, so the file fails (exit 1), named on stderr.
+	// Again: the output exists, so the file is skipped, not failed (exit 0).
 	code, stdout, stderr = runDecryptCmd(t, pass, "-key", encKey, "-out", out, filepath.Join(dir, "backup"))
-	if code != 1 || !strings.Contains(stdout, "failed 1") || !strings.Contains(stderr, filepath.Join(src, "m.mp3.bin")+": output") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	if code != 0 || !strings.HasPrefix(stdout, "decrypted 0, skipped 1, failed 0,") || strings.Contains(stderr, "rcbs:") {
+		t.Fatalf("re-run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	// -force decrypts it again.
+	code, stdout, stderr = runDecryptCmd(t, pass, "-key", encKey, "-force", "-out", out, filepath.Join(dir, "backup"))
+	if code != 0 || !strings.HasPrefix(stdout, "decrypted 1, skipped 0, failed 0,") {
+		t.Fatalf("-force: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	if strings.Contains(stdout+stderr, "s3cret") {
 		t.Fatal("the passphrase was printed")
@@ -105,4 +110,63 @@ func decryptTestRead(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestDecryptCommandUnusableKey: a key that cannot decrypt anything is one
+// line naming the file, exit 2, before any file is touched, however many
+// files the tree holds (spec §8).
+func TestDecryptCommandUnusableKey(t *testing.T) {
+	dir := t.TempDir()
+	alice, bob := cmstest.NewPKI(t, dir, "alice"), cmstest.NewPKI(t, dir, "bob")
+	tree := filepath.Join(dir, "backup")
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("recording"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []string{"A", "B", "C"} {
+		if err := os.MkdirAll(filepath.Join(tree, rec), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		cmstest.Encrypt(t, plain, filepath.Join(tree, rec, "m.mp3.bin"), nil, alice.CertFile)
+	}
+	small := filepath.Join(dir, "small.key")
+	cmstest.OpenSSL(t, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:512", "-out", small)
+	der := filepath.Join(dir, "key.der")
+	cmstest.OpenSSL(t, "pkey", "-in", alice.KeyFile, "-outform", "DER", "-out", der)
+	wrongPass := decryptTestEncKey(t, alice)
+	pass := func(k string) string {
+		if k == "RCBS_KEY_PASSPHRASE" {
+			return "not x"
+		}
+		return ""
+	}
+	tests := []struct {
+		name   string
+		getenv func(string) string
+		args   []string
+		want   []string // in the one stderr line
+	}{
+		{"key not the cert's", nil, []string{"-key", bob.KeyFile, "-cert", alice.CertFile}, []string{bob.KeyFile, alice.CertFile, "does not belong"}},
+		{"under 1024 bits", nil, []string{"-key", small}, []string{small, "512 bits"}},
+		{"der", nil, []string{"-key", der}, []string{der, "openssl pkey -inform DER"}},
+		{"wrong passphrase", pass, []string{"-key", wrongPass}, []string{wrongPass, "wrong passphrase"}},
+		{"a certificate", nil, []string{"-key", alice.CertFile}, []string{alice.CertFile, "no PEM private key"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			code, stdout, stderr := runDecryptCmd(t, tt.getenv, append(tt.args, "-out", out, tree)...)
+			if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 2 and one line", code, stdout, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not say %q", stderr, w)
+				}
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("the output folder was created")
+			}
+		})
+	}
 }

@@ -19,18 +19,22 @@ import (
 	"github.com/rcbs/rcbs/decrypt"
 )
 
-const demoUsage = `Usage: rcbs demo [-dir DIR] [-recordings N]
+const demoUsage = `Usage: rcbs demo [-dir DIR] [-recordings N] [-serve]
 
 Starts the embedded simulated recording cloud (recordings API + S3, with
 CMS-encrypted media) inside this process, runs a real backup of it into
 DIR/target, decrypts the result with the cloud's key into DIR/decrypted, and
 prints what it did and where everything is. Needs nothing but the binary.
 
+It ends with a curl search against "rcbs serve" of the demo archive; -serve
+keeps that archive served on 127.0.0.1:4000 until Ctrl-C.
+
 Run it twice: the second run downloads nothing (everything is complete on
 disk), which is what a cron run does after a successful one.
 
 Example:
   rcbs demo -dir /tmp/rcbs-demo -recordings 200
+  rcbs demo -serve
 
 Flags:
 `
@@ -42,13 +46,14 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dir := fs.String("dir", "rcbs-demo", "folder for the config, keys, backup and decrypted files")
 	n := fs.Int("recordings", 50, "number of recordings in the simulated cloud")
+	serveNow := fs.Bool("serve", false, "then serve the demo archive (rcbs serve) until interrupted")
 	if err := parseFlags(e, fs, args, demoUsage); err != nil {
 		return err
 	}
 	if *n < 1 || *n > 100000 {
 		return usagef("demo: -recordings must be 1..100000 (got %d)", *n)
 	}
-	return runDemo(ctx, e, *dir, *n)
+	return runDemo(ctx, e, *dir, *n, *serveNow)
 }
 
 // demoPaths are the demo's files under its folder.
@@ -63,7 +68,7 @@ func newDemoPaths(dir string) (demoPaths, error) {
 		target: filepath.Join(abs, "target"), decrypted: filepath.Join(abs, "decrypted")}, nil
 }
 
-func runDemo(ctx context.Context, e *env, dir string, n int) error {
+func runDemo(ctx context.Context, e *env, dir string, n int, serveNow bool) error {
 	p, err := newDemoPaths(dir)
 	if err != nil {
 		return err
@@ -92,7 +97,10 @@ func runDemo(ctx context.Context, e *env, dir string, n int) error {
 	if err := demoDecrypt(ctx, e, cloud, p); err != nil {
 		return err
 	}
-	return showDemoResult(e, p)
+	if err := showDemoResult(e, p); err != nil {
+		return err
+	}
+	return showDemoServe(ctx, e, p, serveNow)
 }
 
 // startDemoCloud generates the demo's recordings over the two whole days
@@ -133,7 +141,15 @@ func demoOptions(n int, now time.Time) cloudsim.Options {
 // writeDemoConfig writes the config.properties the demo runs with (the
 // admin can read it as an example) and loads it with the cloud's credentials.
 func writeDemoConfig(e *env, cloud *cloudsim.Cloud, p demoPaths) (*config.Config, error) {
-	text := cloud.Properties(p.target) + "numThreads=8\n"
+	// The cron job's window (maxAge), not the cloud's fixed one: a config
+	// with maxDate is a one-off export, which leaves no state file (spec §4).
+	var b strings.Builder
+	for line := range strings.Lines(cloud.Properties(p.target)) {
+		if !strings.HasPrefix(line, "maxDate=") && !strings.HasPrefix(line, "minDate=") {
+			b.WriteString(line)
+		}
+	}
+	text := b.String() + "maxAge=3\nnumThreads=8\n"
 	if err := os.WriteFile(p.config, []byte(text), 0o600); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
@@ -154,11 +170,12 @@ func demoDecrypt(ctx context.Context, e *env, cloud *cloudsim.Cloud, p demoPaths
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	meter := newProgressMeter("files", e.isTerminal, e.stderr, newLogger(e.stderr, "text"), cronInterval)
+	con := newConsole(e.stderr) // file errors clear and redraw the bar
+	meter := newProgressMeter("files", e.isTerminal, con, newLogger(con, "text"), cronInterval)
 	start := time.Now()
 	// Force: decrypted/ is the demo's own output, rewritten on every run.
 	sum, err := decrypt.Run(ctx, decrypt.Options{Key: key, Out: p.decrypted, Paths: []string{p.target}, Force: true,
-		Progress: decryptProgress{m: meter, errs: e.stderr}})
+		Progress: decryptProgress{m: meter, errs: con}})
 	meter.Close()
 	fmt.Fprintf(e.stdout, "decrypted %d, copied %d, failed %d, bytes %d, %s\n",
 		sum.Decrypted, sum.Copied, sum.Failed, sum.Bytes, time.Since(start).Round(time.Millisecond))

@@ -1,6 +1,6 @@
 // Command rcbs backs up call recordings from a vendor's recording cloud
 // (metadata from the recordings API, encrypted media from S3) to local disk,
-// and decrypts them offline. See README.md and ../shared/spec.md.
+// and decrypts them offline. See README.md and doc/spec.md.
 package main
 
 import (
@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -31,8 +32,12 @@ const (
 // tests can run commands in-process.
 type env struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader // nil: nothing to read
 	getenv         func(string) string
-	isTerminal     bool // stdout is a terminal: show a progress bar
+	// isTerminal: stderr, where the progress bar is drawn, is a terminal.
+	// Not stdout: `rcbs … 2>>log` from a terminal must not put bar frames
+	// into the log.
+	isTerminal bool
 	// logFormat is the loaded config's logFormat: with "json" even the
 	// final error line is a JSON object (spec §9).
 	logFormat string
@@ -49,24 +54,63 @@ func commands() []command {
 		{"run", "one backup run (the default command)", cmdRun},
 		{"plan", "print the window, shards and instance split; contact nothing", cmdPlan},
 		{"decrypt", "decrypt downloaded *.bin files or whole trees", cmdDecrypt},
+		{"export", "write chosen recordings to a zip with call-info PDFs", cmdExport},
 		{"demo", "back up and decrypt an embedded simulated cloud", cmdDemo},
 		{"simulate", "serve a simulated recording cloud (API + S3)", cmdSimulate},
+		{"index", "rebuild the archive's search index from the tree", cmdIndex},
+		{"serve", "serve the archive: search API, signed links, media streaming", cmdServe},
 		{"verify", "prove the archive whole: sizes, sha256 manifests, signatures, gaps", cmdVerify},
 		{"prune", "apply the retention policy: trash or delete expired recordings", cmdPrune},
 		{"version", "print version, Go version and commit", cmdVersion},
 	}
 }
 
+// softMemoryLimit makes the garbage collector work harder before the heap
+// passes it, unless GOMEMLIMIT says otherwise. rcbs's own memory is bounded
+// by its workers (tens of MB), but a hostile 50 MB listing page or a burst
+// of serve clients can leave garbage that the default pacing (collect at
+// twice the live heap) lets RSS double over.
+const softMemoryLimit = 200 << 20
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTerminal: isTerminal(os.Stdout)}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go interrupts(sigs, cancel, os.Stderr, os.Exit)
+	e := newEnv(os.Stdout, os.Stderr)
 	code := runMain(ctx, e, os.Args[1:])
-	stop()
+	signal.Stop(sigs)
+	cancel()
 	os.Exit(code)
+}
+
+// newEnv is the real outside world: the bar goes where it is drawn.
+func newEnv(stdout, stderr *os.File) *env {
+	return &env{stdout: stdout, stderr: stderr, stdin: os.Stdin, getenv: os.Getenv, isTerminal: isTerminal(stderr)}
+}
+
+// interrupts turns the first SIGINT/SIGTERM into a cancelled context (the
+// run stops, discards in-flight files, reports and exits 130) and a second
+// one into an exit 130 at once, for a user who will not wait for that
+// cleanup (a ping or a metrics write to a hung mount). Nothing half-written
+// is left under a final name either way: files are renamed only when whole.
+func interrupts(sigs <-chan os.Signal, cancel context.CancelFunc, stderr io.Writer, exit func(int)) {
+	<-sigs
+	cancel()
+	<-sigs
+	fmt.Fprintln(stderr, "rcbs: interrupted again: exiting now")
+	exit(exitInterrupted)
 }
 
 // runMain dispatches to a command and maps its error to an exit code.
 func runMain(ctx context.Context, e *env, args []string) int {
+	if hint := dashHint(args); hint != "" {
+		fmt.Fprintln(e.stderr, "rcbs:", hint)
+		return exitUsage
+	}
 	name := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
@@ -85,6 +129,21 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stderr, "rcbs: unknown command %q (see rcbs -h)\n", name)
 	return exitUsage
+}
+
+// dashHint names an argument that starts with an en or em dash: what
+// copy-paste from a typeset manual makes of "-config". Go's flag package
+// would take it for a command or a path and fail far from the cause.
+func dashHint(args []string) string {
+	for _, a := range args {
+		for _, d := range []struct{ dash, name string }{{"\u2013", "an en dash"}, {"\u2014", "an em dash"}} {
+			if rest, ok := strings.CutPrefix(a, d.dash); ok {
+				rest = strings.TrimLeft(rest, "\u2013\u2014-")
+				return fmt.Sprintf("use -%s, not %s (%s from copy-paste)", rest, a, d.name)
+			}
+		}
+	}
+	return ""
 }
 
 func isHelpFlag(s string) bool {
@@ -116,10 +175,11 @@ func report(ctx context.Context, e *env, err error) int {
 		fileErr *config.FileError
 		useErr  *usageError
 		lockErr *backup.LockedError
+		credErr *backup.MissingCredentialsError
 	)
 	code := exitFailed
 	switch {
-	case errors.As(err, &cfgErr), errors.As(err, &fileErr), errors.As(err, &useErr):
+	case errors.As(err, &cfgErr), errors.As(err, &fileErr), errors.As(err, &useErr), errors.As(err, &credErr):
 		code = exitUsage
 	case errors.As(err, &lockErr):
 		code = exitLocked
@@ -153,7 +213,7 @@ Run "rcbs <command> -h" for a command's flags and an example.
 Exit codes:
   0    all done
   1    some recordings failed (the state file is not advanced past them)
-  2    configuration or usage error
+  2    configuration or usage error, or credentials missing from the environment
   3    targetDir is locked by another rcbs
   130  interrupted (SIGINT/SIGTERM); the next run resumes
 `)

@@ -111,7 +111,7 @@ func printPlanText(w io.Writer, cfg *config.Config, p backup.Plan, now time.Time
 		}
 	}
 	pw.printf("instance    %d of %d\n", p.Instance, p.Instances)
-	pw.printf("state file  %s: %s\n", p.StateFile, stateText(cfg, p))
+	pw.printf("state file  %s: %s\n", backup.StatePath(cfg.TargetDir), stateText(cfg, p))
 	return pw.err
 }
 
@@ -119,9 +119,9 @@ func printPlanText(w io.Writer, cfg *config.Config, p backup.Plan, now time.Time
 func stateText(cfg *config.Config, p backup.Plan) string {
 	switch {
 	case cfg.SkipLastRecordingCheck:
-		return "not read (skipLastRecordingCheck=true)"
+		return "neither read nor moved (skipLastRecordingCheck=true)"
 	case cfg.MaxDate != nil:
-		return "not read (maxDate is set)"
+		return "neither read nor moved (maxDate is set: a one-off export)"
 	}
 	l, ok, err := backup.ReadState(cfg.TargetDir)
 	switch {

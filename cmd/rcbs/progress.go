@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 )
 
 // progressMeter counts a long job in items (recordings, files) and bytes,
@@ -62,9 +61,11 @@ type progressView interface {
 	finish(s progressState)
 }
 
-// newProgressMeter picks the view: a bar on w when terminal, else lines
-// through log (so that logFormat=json keeps stderr all JSON). interval is
-// the longest silence of the line view (a minute for cron).
+// newProgressMeter picks the view: a bar on w when terminal (w is stderr,
+// which must be the terminal: see newEnv; pass the *console the log writes
+// to, so log lines clear and redraw the bar), else lines through log (so
+// that logFormat=json keeps stderr all JSON). interval is the longest
+// silence of the line view (a minute for cron).
 func newProgressMeter(noun string, terminal bool, w io.Writer, log *slog.Logger, interval time.Duration) *progressMeter {
 	now := time.Now()
 	m := &progressMeter{st: progressState{noun: noun, started: now, lastPrinted: now},
@@ -174,29 +175,34 @@ func (v *lineView) print(s progressState) {
 		"failed", s.failed, "bytes", s.bytes, "elapsed", time.Since(s.started).Round(time.Second).String())
 }
 
-// barView is a progressbar/v3 bar: percent of the items, counts and bytes.
+// barView draws one line, redrawn in place: percent, a bar, counts and
+// bytes. It draws through a console so that log lines written meanwhile
+// clear it and have it drawn again below them, instead of tearing it.
 type barView struct {
-	bar  *progressbar.ProgressBar
-	noun string
-	w    io.Writer
+	con      *console
+	noun     string
+	lastDraw time.Time
 }
+
+// barRedraw bounds how often the bar is drawn: a terminal need not show
+// every recording.
+const barRedraw = 100 * time.Millisecond
+
+const barWidth = 30
 
 func newBarView(noun string, w io.Writer) *barView {
-	bar := progressbar.NewOptions64(1000, // permille: the bar shows the percent
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionSetPredictTime(false),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionShowDescriptionAtLineEnd(),
-		progressbar.OptionSetRenderBlankState(true),
-	)
-	return &barView{bar: bar, noun: noun, w: w}
+	con, ok := w.(*console)
+	if !ok {
+		con = newConsole(w)
+	}
+	return &barView{con: con, noun: noun}
 }
 
-func (v *barView) update(s progressState, _ time.Time) bool { // progressbar throttles drawing
-	v.bar.Describe(v.describe(s))
-	v.bar.Set64(int64(s.permille()))
+func (v *barView) update(s progressState, now time.Time) bool {
+	if now.Sub(v.lastDraw) >= barRedraw {
+		v.lastDraw = now
+		v.con.drawBar(v.render(s, now))
+	}
 	return true
 }
 
@@ -206,10 +212,12 @@ func (v *barView) tick(s progressState, now time.Time) bool {
 	return false
 }
 
-func (v *barView) finish(s progressState) {
-	v.update(s, time.Now())
-	v.bar.Finish()
-	fmt.Fprintln(v.w)
+func (v *barView) finish(s progressState) { v.con.endBar(v.render(s, time.Now())) }
+
+func (v *barView) render(s progressState, now time.Time) string {
+	filled := s.permille() * barWidth / 1000
+	bar := strings.Repeat("█", filled) + strings.Repeat(" ", barWidth-filled)
+	return fmt.Sprintf("%3d%% |%s| %s (%s)", s.percent(), bar, v.describe(s), now.Sub(s.started).Round(time.Second))
 }
 
 func (v *barView) describe(s progressState) string {
@@ -232,4 +240,48 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// console is stderr as the log and the progress bar share it: a log line
+// clears the bar's line, is written whole, and the bar is drawn again below
+// it. Without a bar it passes writes through. Safe for concurrent use.
+type console struct {
+	mu  sync.Mutex
+	w   io.Writer
+	bar string // the bar as last drawn; "" when none is on screen
+}
+
+func newConsole(w io.Writer) *console { return &console{w: w} }
+
+// clearLine returns to the start of the line and erases it (ANSI EL).
+const clearLine = "\r\x1b[K"
+
+// Write writes a log line (slog hands over one whole line per call).
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bar == "" {
+		return c.w.Write(p)
+	}
+	io.WriteString(c.w, clearLine)
+	n, err := c.w.Write(p)
+	io.WriteString(c.w, c.bar)
+	return n, err
+}
+
+// drawBar replaces the bar's line with line.
+func (c *console) drawBar(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bar = line
+	io.WriteString(c.w, clearLine+line)
+}
+
+// endBar draws the bar a last time and ends its line: what follows is
+// written below it.
+func (c *console) endBar(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bar = ""
+	io.WriteString(c.w, clearLine+line+"\n")
 }

@@ -27,8 +27,15 @@ the environment: GWS_USERNAME, GWS_PASSWORD, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY (or the AWS SDK's default chain).
 
 Progress goes to stderr (a bar on a terminal, a line per 10% otherwise), one
-summary line to stdout. Exit 0 all done, 1 some recordings failed, 2 bad
-configuration, 3 targetDir locked by another rcbs, 130 interrupted.
+summary line to stdout: "done: …", or "stopped: …" with the same fields when
+the run stopped before its last shard (credentials refused or missing, API
+unreachable, interrupted), its reason on stderr. Exit 0 all done, 1 some
+recordings failed, 2 bad configuration or missing credentials, 3 targetDir
+locked by another rcbs, 130 interrupted.
+
+last_recording_endtime.txt is read and moved only by runs without maxDate
+and without skipLastRecordingCheck=true (the cron job): a one-off export
+into the same targetDir never makes the cron job skip a day.
 
 Examples:
   rcbs -config /etc/rcbs/config.properties
@@ -62,16 +69,17 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 // runBackup wires the clients, the progress and the ping around one
 // backup.Run and prints the summary.
 func runBackup(ctx context.Context, e *env, cfg *config.Config, now time.Time, dryRun bool) error {
-	log := newLogger(e.stderr, cfg.LogFormat).With("run", newRunID(), "instance", cfg.InstanceID)
+	con := newConsole(e.stderr) // log lines clear and redraw the progress bar
+	log := newLogger(con, cfg.LogFormat).With("run", newRunID(), "instance", cfg.InstanceID)
 	lister, err := newLister(cfg, log)
 	if err != nil {
 		return err
 	}
-	meter := newProgressMeter("recordings", e.isTerminal, e.stderr, log, cronInterval)
+	meter := newProgressMeter("recordings", e.isTerminal, con, log, cronInterval)
 	deps := backup.Deps{Lister: lister, Progress: backupProgress{meter}, Logger: log, At: now, DryRun: dryRun,
 		Pending: func(id string, n int64) { fmt.Fprintf(e.stdout, "would download %s %d bytes\n", id, n) }}
 	if !dryRun {
-		catalog, closeCatalog, err := openCatalog(cfg, log)
+		catalog, closeCatalog, err := openCatalog(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
@@ -87,6 +95,7 @@ func runBackup(ctx context.Context, e *env, cfg *config.Config, now time.Time, d
 	if sum.Shards > 0 {
 		fmt.Fprintln(e.stdout, sum.Line())
 	}
+	logVerified(log, sum)
 	if err == nil && !dryRun && cfg.PruneAfterRun {
 		err = pruneArchive(ctx, e, cfg, now, false) // spec §14: after each successful run
 	}
@@ -97,6 +106,20 @@ func runBackup(ctx context.Context, e *env, cfg *config.Config, now time.Time, d
 		ping.result(err)
 	}
 	return err
+}
+
+// logVerified tells how the media written were checked against the
+// source, one count per method (none: could not be checked); a log line,
+// so stdout keeps the spec §9 summary line alone.
+func logVerified(log *slog.Logger, sum backup.Summary) {
+	if sum.Verified == nil {
+		return
+	}
+	attrs := make([]any, 0, 2*len(backup.VerifyMethods))
+	for _, m := range backup.VerifyMethods {
+		attrs = append(attrs, m, sum.Verified[m])
+	}
+	log.Info("media checked against the source", attrs...)
 }
 
 // newLister is the recordings API client of cfg.

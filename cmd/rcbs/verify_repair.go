@@ -105,7 +105,7 @@ func repairRun(ctx context.Context, e *env, cfg *config.Config, f *verifyFlags, 
 	if err != nil {
 		return err
 	}
-	catalog, closeCatalog, err := openCatalog(&c, log)
+	catalog, closeCatalog, err := openCatalog(ctx, &c, log)
 	if err != nil {
 		return err
 	}

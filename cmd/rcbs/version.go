@@ -16,6 +16,12 @@ import (
 // is one (go install module@version).
 var version = "dev"
 
+// releaseCommit is the commit scripts/release stamps with
+// -ldflags "-X main.releaseCommit=…": a release build must name its commit
+// even when the Go toolchain records none (-buildvcs=false, a build from a
+// source tarball, a container build without .git).
+var releaseCommit = ""
+
 const versionUsage = `Usage: rcbs version
 
 Prints the rcbs version, the commit it was built from and the Go version.
@@ -31,6 +37,9 @@ func cmdVersion(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	v, commit := buildVersion(version, readBuildInfo())
+	if releaseCommit != "" {
+		commit = releaseCommit
+	}
 	_, err := fmt.Fprintf(e.stdout, "rcbs %s, commit %s, %s %s/%s\n", v, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // TempPrefix starts the name of every temporary file rcbs writes; the next
@@ -31,20 +32,47 @@ type File struct {
 	final string
 	done  bool
 	batch *Batch // nil: Commit syncs the folder itself
+	sync  func(*os.File) error
+}
+
+// Option adjusts how a File or a Batch writes.
+type Option func(*options)
+
+type options struct {
+	sync func(*os.File) error
+}
+
+// WithSync replaces the data sync Commit does before the rename ((*os.File).Sync
+// when sync is nil). It is the seam tests use to prove the order of sync
+// and rename and what a failed sync leaves behind.
+func WithSync(sync func(*os.File) error) Option {
+	return func(o *options) {
+		if sync != nil {
+			o.sync = sync
+		}
+	}
+}
+
+func buildOptions(opts []Option) options {
+	o := options{sync: (*os.File).Sync}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // Create creates the temporary file for final (and final's folders, 0700)
 // with perm. Call Abort in a defer: it removes the file unless committed.
 // Errors are *fs.PathError naming final or its folder.
-func Create(final string, perm fs.FileMode) (*File, error) {
+func Create(final string, perm fs.FileMode, opts ...Option) (*File, error) {
 	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, DirPerm); err != nil {
 		return nil, pathErr("create folder", dir, err)
 	}
-	return create(final, perm)
+	return create(final, perm, buildOptions(opts))
 }
 
-func create(final string, perm fs.FileMode) (*File, error) {
+func create(final string, perm fs.FileMode, o options) (*File, error) {
 	dir := filepath.Dir(final)
 	f, err := os.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
@@ -57,7 +85,7 @@ func create(final string, perm fs.FileMode) (*File, error) {
 			return nil, pathErr("chmod", final, err)
 		}
 	}
-	return &File{File: f, final: final}, nil
+	return &File{File: f, final: final, sync: o.sync}, nil
 }
 
 // Final is the name the file gets on Commit.
@@ -65,7 +93,10 @@ func (f *File) Final() string { return f.final }
 
 // Commit checks the size (when size >= 0), syncs, closes, renames into
 // place (replacing what is there) and syncs the folder — or, for a file of
-// a Batch, leaves the folder to the Batch's Sync.
+// a Batch, leaves the folder to the Batch's Sync. A failed sync fails the
+// commit and leaves no final file (Abort removes the temporary one); a file
+// system that cannot sync at all (fsync answers ENOTSUP or EINVAL, as some
+// FUSE and SMB mounts do) is not an error of the write.
 func (f *File) Commit(size int64) error {
 	if size >= 0 {
 		st, err := f.Stat()
@@ -76,7 +107,7 @@ func (f *File) Commit(size int64) error {
 			return fmt.Errorf("write %s: %d bytes written, want %d", f.final, st.Size(), size)
 		}
 	}
-	if err := f.Sync(); err != nil {
+	if err := f.sync(f.File); err != nil && !syncUnsupported(err) {
 		return pathErr("sync", f.final, err)
 	}
 	if err := f.Close(); err != nil {
@@ -103,9 +134,15 @@ func (f *File) Abort() {
 	os.Remove(f.Name())
 }
 
+// syncUnsupported: the file system offers no fsync; waiting on it is all
+// rcbs could do, so the write stands (restic treats these the same).
+func syncUnsupported(err error) bool {
+	return errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EINVAL)
+}
+
 // WriteFile writes data to path through a File.
-func WriteFile(path string, data []byte, perm fs.FileMode) error {
-	f, err := Create(path, perm)
+func WriteFile(path string, data []byte, perm fs.FileMode, opts ...Option) error {
+	f, err := Create(path, perm, opts...)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,13 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -122,6 +125,98 @@ func TestBatchBoundsPendingFolders(t *testing.T) {
 		}
 		if len(b.dirs) >= maxPendingDirs {
 			t.Fatalf("after %d folders, %d remembered", i+1, len(b.dirs))
+		}
+	}
+}
+
+// syncRecorder is the sync seam: it records what was on disk when the data
+// sync ran, and answers with err.
+type syncRecorder struct {
+	final   string
+	calls   int
+	synced  []string // the temporary file's content at each sync
+	present bool     // the final name existed at a sync
+	err     error
+}
+
+func (r *syncRecorder) sync(f *os.File) error {
+	r.calls++
+	data, _ := os.ReadFile(f.Name())
+	r.synced = append(r.synced, string(data))
+	if _, err := os.Lstat(r.final); err == nil {
+		r.present = true
+	}
+	return r.err
+}
+
+// The data is synced, whole, before it gets its final name: a power cut
+// never leaves a partial file under that name (spec §6). Both ways of
+// writing, on their own and in a batch.
+func TestCommitSyncsBeforeRename(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		dir := t.TempDir()
+		final := filepath.Join(dir, "x", "m.bin")
+		rec := &syncRecorder{final: final}
+		var err error
+		if batch {
+			err = NewBatch(dir, WithSync(rec.sync)).WriteFile(final, []byte("media"), FilePerm)
+		} else {
+			err = WriteFile(final, []byte("media"), FilePerm, WithSync(rec.sync))
+		}
+		if err != nil {
+			t.Fatalf("batch=%v: %v", batch, err)
+		}
+		if rec.calls != 1 || rec.synced[0] != "media" {
+			t.Errorf("batch=%v: synced %d times, contents %q; want once, with the whole file", batch, rec.calls, rec.synced)
+		}
+		if rec.present {
+			t.Errorf("batch=%v: the final name existed when the data was synced", batch)
+		}
+		if got, err := os.ReadFile(final); err != nil || string(got) != "media" {
+			t.Errorf("batch=%v: final file %q, %v", batch, got, err)
+		}
+	}
+}
+
+// A sync that fails (a disk error) fails the write and leaves neither the
+// final file nor the temporary one; a file system with no fsync at all
+// (ENOTSUP, EINVAL) does not fail it.
+func TestCommitSyncFailure(t *testing.T) {
+	for _, tc := range []struct {
+		err  syscall.Errno
+		fail bool
+	}{
+		{syscall.EIO, true},
+		{syscall.ENOSPC, true},
+		{syscall.ENOTSUP, false},
+		{syscall.EINVAL, false},
+	} {
+		for _, batch := range []bool{false, true} {
+			dir := t.TempDir()
+			final := filepath.Join(dir, "m.bin")
+			rec := &syncRecorder{final: final, err: &fs.PathError{Op: "sync", Path: "tmp", Err: tc.err}}
+			var err error
+			if batch {
+				err = NewBatch(dir, WithSync(rec.sync)).WriteFile(final, []byte("media"), FilePerm)
+			} else {
+				err = WriteFile(final, []byte("media"), FilePerm, WithSync(rec.sync))
+			}
+			if rec.calls != 1 {
+				t.Fatalf("%v batch=%v: sync called %d times, want 1", tc.err, batch, rec.calls)
+			}
+			entries, _ := os.ReadDir(dir)
+			if !tc.fail {
+				if err != nil || len(entries) != 1 || entries[0].Name() != "m.bin" {
+					t.Errorf("%v batch=%v: %v, folder %v; want the file written", tc.err, batch, err, entries)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), "sync "+final) || !errors.Is(err, tc.err) {
+				t.Errorf("%v batch=%v: got %v, want the sync error naming %s", tc.err, batch, err, final)
+			}
+			if len(entries) != 0 {
+				t.Errorf("%v batch=%v: left in the folder: %v", tc.err, batch, entries)
+			}
 		}
 	}
 }

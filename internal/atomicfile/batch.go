@@ -24,15 +24,17 @@ type Batch struct {
 	mu        sync.Mutex
 	dirty     bool
 	dirs      map[string]struct{} // folders with new entries, when perFolder
+	opts      options
 }
 
 // maxPendingDirs bounds the folders a Batch remembers: memory must not grow
 // with the number of recordings in a shard. Past it, they are synced early.
 const maxPendingDirs = 4096
 
-// NewBatch returns a batch for files under root.
-func NewBatch(root string) *Batch {
-	return &Batch{root: root, perFolder: !haveSyncFS, dirs: map[string]struct{}{}}
+// NewBatch returns a batch for files under root; opts apply to each of
+// its files.
+func NewBatch(root string, opts ...Option) *Batch {
+	return &Batch{root: root, perFolder: !haveSyncFS, dirs: map[string]struct{}{}, opts: buildOptions(opts)}
 }
 
 // Create is Create for a file of the batch: the folders it makes and the
@@ -42,7 +44,7 @@ func (b *Batch) Create(final string, perm fs.FileMode) (*File, error) {
 	if err := b.mkdirAll(dir); err != nil {
 		return nil, err
 	}
-	f, err := create(final, perm)
+	f, err := create(final, perm, b.opts)
 	if err != nil {
 		return nil, err
 	}

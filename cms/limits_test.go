@@ -1,0 +1,138 @@
+package cms
+
+import (
+	"bytes"
+	"encoding/asn1"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rcbs/rcbs/cms/cmstest"
+)
+
+// der encodes one element of the given universal/context tag.
+func derTLV(t *testing.T, class, tag int, compound bool, content []byte) []byte {
+	t.Helper()
+	b, err := asn1.Marshal(asn1.RawValue{Class: class, Tag: tag, IsCompound: compound, Bytes: content})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// streamParts splits an openssl -stream file (indefinite outer lengths)
+// into the head up to and including the EnvelopedData version, the
+// RecipientInfos SET, the rest up to the three closing end-of-contents of
+// EnvelopedData, [0] and ContentInfo, and those.
+func streamParts(t *testing.T, data []byte) (head, ris, body, tail []byte) {
+	t.Helper()
+	i := bytes.Index(data, []byte{0x30, 0x80, 0x02, 0x01, 0x00})
+	if i < 0 || !bytes.HasSuffix(data, make([]byte, 6)) {
+		t.Fatal("premise: not an openssl -stream EnvelopedData")
+	}
+	head = data[:i+5]
+	var set asn1.RawValue
+	rest, err := asn1.Unmarshal(data[i+5:], &set)
+	if err != nil || set.Tag != asn1.TagSet {
+		t.Fatalf("premise: no RecipientInfos SET: %v", err)
+	}
+	return head, set.FullBytes, rest[:len(rest)-6], rest[len(rest)-6:]
+}
+
+// TestIgnoredPartsOverTheLimit: parts rcbs does not use may be larger than
+// the 1 MiB element limit (openssl reads such files): originatorInfo with
+// many certificates, unprotectedAttrs, thousands of recipients. They are
+// skipped or streamed; the plaintext is openssl's.
+func TestIgnoredPartsOverTheLimit(t *testing.T) {
+	dir := t.TempDir()
+	p := cmstest.NewPKI(t, dir, "alice")
+	plain := randomBytes(t, 3000)
+	head, ris, body, tail := streamParts(t, fixtures(t, p, plain)["stream"])
+
+	// originatorInfo [0] { certificates [0] { 2000 × alice's certificate } }
+	certs := bytes.Repeat(p.Cert.Raw, (maxElement+200_000)/len(p.Cert.Raw))
+	originator := derTLV(t, asn1.ClassContextSpecific, 0, true, derTLV(t, asn1.ClassContextSpecific, 0, true, certs))
+
+	// unprotectedAttrs [1] { Attribute { OID, SET { OCTET STRING of 1.2 MiB } } }
+	oid, _ := asn1.Marshal(asn1.ObjectIdentifier{1, 2, 3, 4})
+	value := derTLV(t, asn1.ClassUniversal, asn1.TagOctetString, false, make([]byte, maxElement+200_000))
+	attr := derTLV(t, asn1.ClassUniversal, asn1.TagSequence, true, append(oid, derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, value)...))
+	unprotected := derTLV(t, asn1.ClassContextSpecific, 1, true, attr)
+
+	// 4000 recipients: alice's RecipientInfo under other serials, then hers.
+	var set asn1.RawValue
+	asn1.Unmarshal(ris, &set)
+	var ri keyTransRI
+	if _, err := asn1.Unmarshal(set.Bytes, &ri); err != nil {
+		t.Fatal(err)
+	}
+	var many []byte
+	for i := range 4000 {
+		other := ri
+		other.RID.Serial = big.NewInt(int64(i + 1))
+		b, err := asn1.Marshal(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		many = append(many, b...)
+	}
+	manyRIs := derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(many, set.Bytes...))
+	if len(manyRIs) <= maxElement || len(certs) <= maxElement {
+		t.Fatal("premise: the parts are not over the limit")
+	}
+
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"originatorInfo", cat(head, originator, ris, body, tail)},
+		{"unprotectedAttrs", cat(head, ris, body, unprotected, tail)},
+		{"4000 recipients", cat(head, manyRIs, body, tail)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "f.bin")
+			if err := os.WriteFile(f, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// premise: openssl reads it (with -recip: one unwrap, not 4001)
+			out := filepath.Join(t.TempDir(), "out")
+			cmstest.OpenSSL(t, "cms", "-decrypt", "-binary", "-inform", "DER", "-in", f, "-inkey", p.KeyFile, "-recip", p.CertFile, "-out", out)
+			if !bytes.Equal(read(t, out), plain) {
+				t.Fatal("premise: openssl decrypts something else")
+			}
+			got, err := decryptBytes(t, tt.data, p, p.Cert)
+			if err != nil || !bytes.Equal(got, plain) {
+				t.Fatalf("with -cert: %d bytes, %v", len(got), err)
+			}
+		})
+	}
+}
+
+// TestRealLimitIsUnsupported: an element rcbs must read whole and that is
+// over the limit is reported as unsupported, naming the field, not as a
+// malformed file.
+func TestRealLimitIsUnsupported(t *testing.T) {
+	p := cmstest.NewPKI(t, t.TempDir(), "alice")
+	head, ris, body, tail := streamParts(t, fixtures(t, p, randomBytes(t, 100))["stream"])
+	var set asn1.RawValue
+	asn1.Unmarshal(ris, &set)
+	var ri keyTransRI
+	if _, err := asn1.Unmarshal(set.Bytes, &ri); err != nil {
+		t.Fatal(err)
+	}
+	ri.EncryptedKey = make([]byte, maxElement+10)
+	b, err := asn1.Marshal(ri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigRIs := derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(b, set.Bytes...))
+	_, err = decryptBytes(t, bytes.Join([][]byte{head, bigRIs, body, tail}, nil), p, p.Cert)
+	if !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "recipientInfo") {
+		t.Fatalf("got %v, want ErrUnsupported naming recipientInfo", err)
+	}
+}
