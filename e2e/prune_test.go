@@ -99,7 +99,7 @@ func TestPruneJourney(t *testing.T) {
 	for _, rec := range kept {
 		checkRecording(t, filepath.Join(p.target, recDir(rec)), rec)
 	}
-	checkAudit(t, p.target, "prune", old[1:])
+	checkPruneAudit(t, p.target, "prune", old[1:])
 	if r, v := p.verify(t, p.target); r.code != 0 || v.recordings != len(kept)+1 || v.signatures != "ok" {
 		t.Errorf("verify after prune: want clean, %d recordings, signatures ok; got %+v\n%s", len(kept)+1, v, r)
 	}
@@ -116,7 +116,7 @@ func TestPruneJourney(t *testing.T) {
 	if _, err := os.Stat(trash); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("trash of %s not emptied", when.Format("2006-01-02"))
 	}
-	checkAudit(t, p.target, "empty-trash", old[1:])
+	checkPruneAudit(t, p.target, "empty-trash", old[1:])
 	checkRecording(t, filepath.Join(p.target, ".rcbs", "trash", later.Format("2006-01-02"), recDir(held)), held)
 }
 
@@ -137,7 +137,7 @@ func TestPruneDeleteAndAfterRun(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(p.target, ".rcbs", "trash")); len(entries) != 0 {
 		t.Errorf("delete mode left %d entries in the trash", len(entries))
 	}
-	checkAudit(t, p.target, "prune", old)
+	checkPruneAudit(t, p.target, "delete", old)
 	if r, v := p.verify(t, p.target); r.code != 0 || v.recordings != len(kept) {
 		t.Errorf("verify after delete: %+v\n%s", v, r)
 	}
@@ -200,7 +200,7 @@ func checkNoEmptyFolders(t *testing.T, root, rel string) {
 }
 
 // checkAudit: the audit log has one line with action for each of recs.
-func checkAudit(t *testing.T, root, action string, recs []cloudsim.Recording) {
+func checkPruneAudit(t *testing.T, root, action string, recs []cloudsim.Recording) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(root, ".rcbs", "audit.log"))
 	if err != nil {
@@ -210,12 +210,12 @@ func checkAudit(t *testing.T, root, action string, recs []cloudsim.Recording) {
 	seen := map[string]int{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var line map[string]string
+		var line struct{ User, Action, RecordingID string }
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Fatalf("audit line %q: %v", sc.Text(), err)
 		}
-		if line["action"] == action {
-			seen[line["recordingId"]]++
+		if line.Action == action && line.User == "rcbs-prune" {
+			seen[line.RecordingID]++
 		}
 	}
 	for _, r := range recs {

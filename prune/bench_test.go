@@ -3,7 +3,6 @@ package prune
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,7 +36,10 @@ func BenchmarkPrune100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		audit := &fileAudit{path: filepath.Join(root, archive.MetaDir, "audit.log")}
+		audit, err := archive.OpenAudit(filepath.Join(root, archive.MetaDir, archive.AuditFile), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
 		cpu0 := selfCPU()
 		b.StartTimer()
 		sum, err := Run(context.Background(), Options{Root: root, Now: now, RetentionDays: 365, Mode: "trash", TrashDays: 30,
@@ -56,25 +58,6 @@ func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// fileAudit appends JSON lines to a file, one write each, as the command's
-// audit log does.
-type fileAudit struct {
-	path string
-	f    *os.File
-}
-
-func (a *fileAudit) Record(_ context.Context, e Event) error {
-	if a.f == nil {
-		var err error
-		if a.f, err = os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
-			return err
-		}
-	}
-	line, _ := json.Marshal(e)
-	_, err := a.f.Write(append(line, '\n'))
-	return err
 }
 
 // writeExpired writes n recordings from start on, 12 an hour, with their

@@ -11,9 +11,9 @@ import (
 	"github.com/rcbs/rcbs/archive"
 )
 
-type memAudit struct{ events []Event }
+type memAudit struct{ events []archive.AuditEvent }
 
-func (a *memAudit) Record(_ context.Context, e Event) error {
+func (a *memAudit) Log(e archive.AuditEvent) error {
 	a.events = append(a.events, e)
 	return nil
 }
