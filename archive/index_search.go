@@ -97,29 +97,81 @@ const rowColumns = `id, start, stop, direction, ani, dnis, tenant, agents, media
 // rowColumnsOf is rowColumns of the table aliased r.
 const rowColumnsOf = `r.id, r.start, r.stop, r.direction, r.ani, r.dnis, r.tenant, r.agents, r.media, r.folder`
 
-// broadMatches is where Search switches plans. A filter that matches fewer
-// rows is answered from its own index and the matches sorted by time
-// (at most this many); one that matches more is answered by walking the
-// start index newest first and stopping after Limit matches, which at this
-// density means reading at most Limit/density index entries. SQLite's
-// planner does not weigh LIMIT, so it would sort every match of a broad
-// filter (50,000 rows for one tenant of 20 in 1,000,000).
-const broadMatches = 5000
+// walkRows bounds the first plan of a filtered search: the newest
+// walkRows entries of the start index (after the time and cursor bounds),
+// read from the index alone since it carries the filter columns. When they
+// hold a page of matches, that page is the answer. When they do not, the
+// filter matches under Limit/walkRows of the rows (0.5 % for a page of 100),
+// so its own index finds few rows and sorting them is cheap. SQLite's
+// planner does not weigh LIMIT: left alone it would sort every match of a
+// broad filter (50,000 rows for one tenant of 20 in 1,000,000).
+const walkRows = 20000
 
 // Search returns up to q.Limit rows, newest first (then by id, descending).
-// An agent filter reads that agent's rows of the agents table, already
-// newest first; other filters choose between their own index and a walk
-// down the start index by how many rows they match (broadMatches).
+// An id reads one row; an agent filter reads that agent's rows of the
+// agents table, already newest first; other filters walk the start index
+// (walkRows) and fall back to their own indexes.
 func (x *Index) Search(ctx context.Context, q Query) ([]Row, error) {
-	walk := false
-	if filtered(q) && q.Agent == "" {
-		n, err := x.countUpTo(ctx, q, broadMatches)
+	q.Limit = max(q.Limit, 1)
+	if q.ID != "" || q.Agent != "" || !filtered(q) {
+		text, args := plainSQL(q)
+		return x.rows(ctx, text, args)
+	}
+	if !narrow(q) {
+		ids, err := x.walk(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		walk = n >= broadMatches
+		if len(ids) == q.Limit {
+			return x.rowsByID(ctx, ids)
+		}
 	}
-	text, args := searchSQL(q, walk)
+	text, args := sortedSQL(q)
+	return x.rows(ctx, text, args)
+}
+
+// filtered reports whether q filters by more than time.
+func filtered(q Query) bool {
+	return q.ANI != "" || q.DNIS != "" || q.Direction != "" || q.Access != nil
+}
+
+// narrowPrefix is the length from which an ANI or DNIS prefix is taken to
+// name one number or a few: the walk would read walkRows entries for
+// nothing, so its index is used at once.
+const narrowPrefix = 8
+
+func narrow(q Query) bool {
+	return len(q.ANI) >= narrowPrefix || len(q.DNIS) >= narrowPrefix
+}
+
+// walk is the first plan: the ids of the matches among the newest
+// walkRows rows within q's time and cursor bounds.
+func (x *Index) walk(ctx context.Context, q Query) ([]string, error) {
+	bounds, args := boundsWhere(q, "")
+	filter, more := filterWhere(q, "")
+	text := "SELECT id FROM (SELECT id, start, ani, dnis, dirfold, tenant FROM recordings INDEXED BY recordings_start" +
+		where(bounds) + " ORDER BY start DESC, id DESC LIMIT ?)" + where(filter) + " ORDER BY start DESC, id DESC LIMIT ?"
+	args = append(append(append(args, walkRows), more...), q.Limit)
+	return query(ctx, x, text, args, func(rows *sql.Rows) (id string, err error) {
+		err = rows.Scan(&id)
+		return id, err
+	})
+}
+
+// rowsByID reads whole rows of ids (one JSON array parameter, one statement).
+func (x *Index) rowsByID(ctx context.Context, ids []string) ([]Row, error) {
+	list, _ := json.Marshal(ids)
+	return x.rows(ctx, "SELECT "+rowColumns+" FROM recordings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY start DESC, id DESC",
+		[]any{string(list)})
+}
+
+// rows runs a statement that selects rowColumns.
+func (x *Index) rows(ctx context.Context, text string, args []any) ([]Row, error) {
+	return query(ctx, x, text, args, func(rows *sql.Rows) (Row, error) { return scanRow(rows) })
+}
+
+// query runs a prepared search statement and scans each row with scan.
+func query[T any](ctx context.Context, x *Index, text string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	stmt, err := x.stmt(ctx, text)
 	if err != nil {
 		return nil, err
@@ -129,34 +181,15 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Row, error) {
 		return nil, fmt.Errorf("index search: %w", err)
 	}
 	defer rows.Close()
-	var out []Row
+	var out []T
 	for rows.Next() {
-		r, err := scanRow(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("index search: %w", err)
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-// filtered reports whether q filters by more than time (an id is always narrow).
-func filtered(q Query) bool {
-	return q.ID == "" && (q.Agent != "" || q.ANI != "" || q.DNIS != "" || q.Direction != "" || q.Access != nil)
-}
-
-// countUpTo counts q's matches, stopping at limit.
-func (x *Index) countUpTo(ctx context.Context, q Query, limit int) (int, error) {
-	where, args := searchWhere(q, "")
-	stmt, err := x.stmt(ctx, "SELECT count(*) FROM (SELECT 1 FROM recordings"+where+" LIMIT ?)")
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	if err := stmt.QueryRowContext(ctx, append(args, limit)...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("index search: %w", err)
-	}
-	return n, nil
 }
 
 // stmt prepares a search statement once per distinct SQL text (there are
@@ -197,18 +230,33 @@ func prefixCond(col, p string, args []any) (string, []any) {
 	return "(" + col + " >= ? AND " + col + " < ?)", append(args, p, end)
 }
 
-// searchSQL is the search statement; walk forces the start index.
-func searchSQL(q Query, walk bool) (string, []any) {
-	if q.Agent != "" {
+// plainSQL is an id, agent or time-only search.
+func plainSQL(q Query) (string, []any) {
+	if q.ID == "" && q.Agent != "" {
 		return agentSQL(q)
 	}
-	where, args := searchWhere(q, "")
-	from := " FROM recordings"
-	if walk {
-		from += " INDEXED BY recordings_start"
+	bounds, args := boundsWhere(q, "")
+	filter, more := filterWhere(q, "")
+	return "SELECT " + rowColumns + " FROM recordings" + where(append(bounds, filter...)) +
+		" ORDER BY start DESC, id DESC LIMIT ?", append(append(args, more...), q.Limit)
+}
+
+// sortedSQL is the second plan of a filtered search: the matches found by
+// their own index, sorted by time on the index entries alone (the filter
+// indexes carry start and id), then only a page of whole rows read.
+func sortedSQL(q Query) (string, []any) {
+	bounds, args := boundsWhere(q, "")
+	filter, more := filterWhere(q, "")
+	return "SELECT " + rowColumns + " FROM recordings WHERE id IN (SELECT id FROM recordings" + where(append(bounds, filter...)) +
+			" ORDER BY start DESC, id DESC LIMIT ?) ORDER BY start DESC, id DESC",
+		append(append(args, more...), q.Limit)
+}
+
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
 	}
-	text := "SELECT " + rowColumns + from + where + " ORDER BY start DESC, id DESC LIMIT ?"
-	return text, append(args, max(q.Limit, 1))
+	return " WHERE " + strings.Join(conds, " AND ")
 }
 
 // agentSQL drives the search from the agent's rows of the agents table
@@ -227,58 +275,55 @@ func agentSQL(q Query) (string, []any) {
 		conds, args = append(conds, "(a.start, a.id) < (?, ?)"), append(args, q.After.Start, q.After.ID)
 	}
 	rest := q
-	rest.Agent, rest.From, rest.To, rest.After = "", time.Time{}, time.Time{}, nil
-	where, more := searchWhere(rest, "r.")
-	if where != "" {
-		conds = append(conds, strings.TrimPrefix(where, " WHERE "))
-		args = append(args, more...)
-	}
-	text := "SELECT " + rowColumnsOf + " FROM agents a CROSS JOIN recordings r ON r.id = a.id WHERE " +
-		strings.Join(conds, " AND ") + " ORDER BY a.start DESC, a.id DESC LIMIT ?"
-	return text, append(args, max(q.Limit, 1))
+	rest.Agent = ""
+	filter, more := filterWhere(rest, "r.")
+	text := "SELECT " + rowColumnsOf + " FROM agents a CROSS JOIN recordings r ON r.id = a.id" +
+		where(append(conds, filter...)) + " ORDER BY a.start DESC, a.id DESC LIMIT ?"
+	return text, append(append(args, more...), q.Limit)
 }
 
-// searchWhere is q's WHERE clause (empty when q filters nothing), its
-// columns prefixed with p ("" or "r.").
-func searchWhere(q Query, p string) (string, []any) {
+// boundsWhere is q's id, time and cursor conditions, columns prefixed
+// with p ("" or "r.").
+func boundsWhere(q Query, p string) ([]string, []any) {
 	var conds []string
 	var args []any
-	add := func(cond string, a ...any) {
-		conds = append(conds, cond)
-		args = append(args, a...)
-	}
 	if q.ID != "" {
-		add(p+"id = ?", q.ID)
+		conds, args = append(conds, p+"id = ?"), append(args, q.ID)
 	}
 	if !q.From.IsZero() {
-		add(p+"start >= ?", q.From.UnixMilli())
+		conds, args = append(conds, p+"start >= ?"), append(args, q.From.UnixMilli())
 	}
 	if !q.To.IsZero() {
-		add(p+"start < ?", q.To.UnixMilli())
+		conds, args = append(conds, p+"start < ?"), append(args, q.To.UnixMilli())
 	}
+	if q.After != nil { // a row value: one index range
+		conds, args = append(conds, "("+p+"start, "+p+"id) < (?, ?)"), append(args, q.After.Start, q.After.ID)
+	}
+	return conds, args
+}
+
+// filterWhere is q's other conditions.
+func filterWhere(q Query, p string) ([]string, []any) {
+	var conds []string
+	var args []any
 	if q.Agent != "" {
-		add(p+"id IN (SELECT id FROM agents WHERE agent = ?)", q.Agent)
+		conds, args = append(conds, p+"id IN (SELECT id FROM agents WHERE agent = ?)"), append(args, q.Agent)
 	}
 	for _, f := range []struct{ col, v string }{{"ani", q.ANI}, {"dnis", q.DNIS}} {
 		if f.v != "" {
-			c, a := prefixCond(p+f.col, f.v, nil)
-			add(c, a...)
+			var c string
+			c, args = prefixCond(p+f.col, f.v, args)
+			conds = append(conds, c)
 		}
 	}
 	if q.Direction != "" {
-		add(p+"dirfold = ?", strings.ToLower(q.Direction))
-	}
-	if q.After != nil {
-		add("("+p+"start, "+p+"id) < (?, ?)", q.After.Start, q.After.ID) // a row value: one index range
+		conds, args = append(conds, p+"dirfold = ?"), append(args, strings.ToLower(q.Direction))
 	}
 	if q.Access != nil {
 		c, a := accessSQL(q.Access, p)
-		add(c, a...)
+		conds, args = append(conds, c), append(args, a...)
 	}
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return conds, args
 }
 
 // accessSQL is the access list as a condition; an empty list matches nothing.
@@ -346,6 +391,7 @@ type Set struct {
 
 // Search merges the archives' results, newest first.
 func (s *Set) Search(ctx context.Context, q Query) ([]Row, error) {
+	q.Limit = max(q.Limit, 1)
 	var all []Row
 	for i, x := range s.Indexes {
 		rows, err := x.Search(ctx, q)

@@ -90,7 +90,12 @@ func TestIndexSearch(t *testing.T) {
 		{"agent after a cursor", Query{Agent: "a1", After: &Cursor{Start: t0.Add(time.Hour).UnixMilli(), ID: "R2"}}, []string{"R1"}},
 		{"agent in a time range", Query{Agent: "a1", From: t0, To: t0.Add(time.Hour)}, []string{"R1"}},
 		{"agent and access", Query{Agent: "a1", Access: &Access{Tenants: []string{"other"}}}, nil},
+		// A page the walk of the start index fills (the other cases fall back to sorting).
+		{"ani prefix, walked", Query{ANI: "+3317", Limit: 1}, []string{"R4"}},
+		{"access, walked", Query{Access: &Access{Tenants: []string{"acme"}}, Limit: 1}, []string{"R2"}},
+		{"direction after a cursor, walked", Query{Direction: "inbound", Limit: 1, After: &Cursor{Start: t0.Add(2 * time.Hour).UnixMilli(), ID: "R3"}}, []string{"R1"}},
 		{"ani prefix", Query{ANI: "+3317"}, []string{"R4", "R1"}},
+		{"one number (no walk)", Query{ANI: "+3317000", Limit: 1}, []string{"R1"}},
 		{"dnis prefix", Query{DNIS: "500"}, []string{"R4", "R2", "R1"}},
 		{"direction ignores case", Query{Direction: "INBOUND"}, []string{"R3", "R1"}},
 		{"cursor", Query{After: &Cursor{Start: t0.Add(2 * time.Hour).UnixMilli(), ID: "R4"}}, []string{"R3", "R2", "R1"}},

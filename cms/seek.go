@@ -242,3 +242,14 @@ func (s *Seekable) readGCM(p []byte, off int64) error {
 	}
 	return nil
 }
+
+// Reopen is s reading from r: the same file opened again. It skips the
+// key unwrap (an RSA operation) and, for GCM, the whole-file tag check, so
+// a caller may keep opened files by identity (rcbs serve does, per path,
+// size and modification time) and answer a player's many Range requests
+// cheaply.
+func (s *Seekable) Reopen(r io.ReaderAt) *Seekable {
+	c := *s
+	c.r = r
+	return &c
+}

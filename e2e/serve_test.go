@@ -341,6 +341,7 @@ func TestJourneyServeUsers(t *testing.T) {
 	s = w.startServe(t, cfg)
 	req, _ := http.NewRequest("POST", s.base+"/search/", strings.NewReader(`{}`))
 	req.SetBasicAuth("sup", password)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

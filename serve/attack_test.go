@@ -3,6 +3,8 @@ package serve
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rcbs/rcbs/cms"
 )
 
 // startReal serves f over a real listener with spec §12's http.Server.
@@ -222,5 +226,29 @@ func TestNothingLeaks(t *testing.T) {
 	}
 	if !strings.Contains(f.logBuf.String(), "media could not be decrypted") || !strings.Contains(string(audit), `"status":404`) {
 		t.Errorf("the premise failed: no decrypt error logged or no 404 audited\nlog:\n%s\naudit:\n%s", f.logBuf, audit)
+	}
+}
+
+// TestMediaRewritten: opened media are kept by identity; a file replaced
+// on disk (verify -repair, a re-download) is served anew, not from memory.
+func TestMediaRewritten(t *testing.T) {
+	f := newFixture(t, nil)
+	a, _ := f.search(t, `{"token":"`+testToken+`","id":"R1"}`, "")
+	link := pathOf(a.Results[0].Media[0].URL)
+	if w := f.do(t, "GET", link, "", "", map[string]string{"Range": "bytes=0-99"}); w.Code != 206 || !bytes.Equal(w.Body.Bytes(), f.plain["R1-m1"][:100]) {
+		t.Fatalf("first fetch: %d", w.Code)
+	}
+	newer := bytes.Repeat([]byte("replaced "), 3000)
+	var enc bytes.Buffer
+	if err := cms.Encrypt(&enc, bytes.NewReader(newer), int64(len(newer)), []*x509.Certificate{f.cert}, cms.AES256CBC, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	path := f.root + "/2024/03/09/10/R1/R1-m1.bin"
+	if err := os.WriteFile(path, enc.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(path, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	if w := f.do(t, "GET", link, "", "", nil); w.Code != 200 || !bytes.Equal(w.Body.Bytes(), newer) {
+		t.Errorf("after the file was replaced: %d, %d bytes; want the new plaintext", w.Code, w.Body.Len())
 	}
 }

@@ -154,7 +154,9 @@ func (s *Server) streamMedia(w http.ResponseWriter, r *http.Request, f *os.File,
 		http.ServeContent(sw, r, "", time.Time{}, f)
 		return sw.status
 	}
-	seek, err := cms.OpenSeekable(f, fi.Size(), s.opt.Key, s.opt.Cert)
+	seek, err := s.seeks.open(idOf(f.Name(), fi), f, func() (*cms.Seekable, error) {
+		return cms.OpenSeekable(f, fi.Size(), s.opt.Key, s.opt.Cert)
+	})
 	switch {
 	case errors.Is(err, cms.ErrNotSeekable):
 		return s.streamWhole(sw, r, f, typ, rid)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -144,6 +145,14 @@ func (s *Server) searchPrincipal(w http.ResponseWriter, r *http.Request, bodyTok
 		token = strings.TrimPrefix(h, "Bearer ")
 	}
 	if name, password, ok := r.BasicAuth(); token == "" && ok {
+		// A browser adds Basic credentials it has cached (from /dav/, say)
+		// to a cross-site form post too; a form cannot send this type
+		// without a CORS preflight, which rcbs never grants.
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			s.refuse(w, r, Principal{}, "refused", "", "", http.StatusUnsupportedMediaType,
+				"a search with HTTP Basic auth must send Content-Type: application/json")
+			return Principal{}, false
+		}
 		return s.Authenticate(w, r, "search", func() (Principal, bool) { return s.opt.Users.Check(name, password) })
 	}
 	if token == "" && s.SessionPrincipal != nil {

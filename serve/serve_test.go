@@ -243,6 +243,7 @@ func TestSearchAsUser(t *testing.T) {
 	basic := func(user, pw string) (SearchAnswer, int) {
 		r := httptestRequest("POST", "/search/", `{}`)
 		r.SetBasicAuth(user, pw)
+		r.Header.Set("Content-Type", "application/json")
 		w := f.serve(r)
 		var a SearchAnswer
 		json.Unmarshal(w.Body.Bytes(), &a)
@@ -255,6 +256,18 @@ func TestSearchAsUser(t *testing.T) {
 	}
 	if a, code := basic("bob", bobPassword); code != 200 || len(a.Results) != 3 {
 		t.Errorf("bob (scope *): %d %v", code, resultIDs(a))
+	}
+	// A cross-site form post carrying cached Basic credentials cannot send
+	// JSON's content type: refused before the password is even checked.
+	for _, typ := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		r := httptestRequest("POST", "/search/", `{}`)
+		r.SetBasicAuth("bob", bobPassword)
+		if typ != "" {
+			r.Header.Set("Content-Type", typ)
+		}
+		if w := f.serve(r); w.Code != http.StatusUnsupportedMediaType {
+			t.Errorf("Basic search with Content-Type %q: %d, want 415", typ, w.Code)
+		}
 	}
 	for _, c := range [][2]string{{"alice", bobPassword}, {"nobody", "x"}, {"token", testToken}} {
 		if _, code := basic(c[0], c[1]); code != http.StatusUnauthorized {

@@ -66,6 +66,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	extra   []Route
+	seeks   *seekCache
 
 	// SessionPrincipal, when set (by the web page), lets a signed-in
 	// browser search without the token; ok false means no session.
@@ -112,7 +113,7 @@ func New(opt Options) (*Server, error) {
 	}
 	s := &Server{
 		opt: opt, links: links, limiter: NewLimiter(opt.Now), metrics: newMetrics(),
-		log: opt.Log, now: opt.Now,
+		log: opt.Log, now: opt.Now, seeks: newSeekCache(),
 	}
 	return s, s.enableWeb() // the page, sign-in, /x/ zip and /dav/ (web.go)
 }

@@ -149,6 +149,8 @@ func loadBench(ctx context.Context, args []string) error {
 	clients := fs.Int("clients", 200, "concurrent clients")
 	dur := fs.Duration("duration", 60*time.Second, "how long")
 	mediaKiB := fs.Int("media-kib", 256, "size of each of the 256 media files")
+	think := fs.Duration("think", 0, "mean pause of a client between requests (0: none, a stress test)")
+	noFetch := fs.Bool("search-only", false, "clients only search (the search path's own capacity)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -176,11 +178,15 @@ func loadBench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.stop()
-	res := hammer(ctx, s.base, newSynth(*n), *clients, *dur, *mediaKiB<<10)
+	mediaSize := *mediaKiB << 10
+	if *noFetch {
+		mediaSize = 0
+	}
+	res := hammer(ctx, s.base, newSynth(*n), *clients, *dur, mediaSize, *think)
 	p50, p95, mx := pct(res.search)
-	fmt.Printf("| clients | duration | searches | media fetches | bytes | errors | search p50 | search p95 | search max | server peak RSS |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|\n")
-	fmt.Printf("| %d | %s | %d | %d | %d MB | %d | %s | **%s** | %s | **%.1f MB** |\n", *clients, *dur, len(res.search),
+	fmt.Printf("| clients | think | duration | searches | media fetches | bytes | errors | search p50 | search p95 | search max | server peak RSS |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| %d | %s | %s | %d | %d | %d MB | %d | %s | **%s** | %s | **%.1f MB** |\n", *clients, *think, *dur, len(res.search),
 		res.fetches.Load(), res.bytes.Load()>>20, res.errors.Load(), p50, p95, mx, float64(s.peakRSS())/1e6)
 	if e := res.firstErr.Load(); e != nil {
 		fmt.Println("first error:", *e)
@@ -203,7 +209,7 @@ func (r *loadResult) fail(format string, a ...any) {
 
 // hammer runs clients that each loop: one search, then one of its media
 // whole or a random range.
-func hammer(ctx context.Context, base string, s synth, clients int, dur time.Duration, mediaSize int) *loadResult {
+func hammer(ctx context.Context, base string, s synth, clients int, dur time.Duration, mediaSize int, think time.Duration) *loadResult {
 	res := &loadResult{}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}, Timeout: time.Minute}
 	kinds := queryKinds(s)
@@ -223,14 +229,23 @@ func hammer(ctx context.Context, base string, s synth, clients int, dur time.Dur
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				q := kinds[names[r.IntN(len(names))]](r)
 				url := client(hc, base, q, r, res)
-				if url != "" {
+				pause(think, r)
+				if url != "" && mediaSize > 0 {
 					fetch(hc, url, mediaSize, r, res)
 				}
+				pause(think, r)
 			}
 		}()
 	}
 	wg.Wait()
 	return res
+}
+
+// pause sleeps a random time of mean think (a person reading results).
+func pause(think time.Duration, r *mrand.Rand) {
+	if think > 0 {
+		time.Sleep(time.Duration(r.Int64N(int64(2 * think))))
+	}
 }
 
 func client(hc *http.Client, base string, q archive.Query, r *mrand.Rand, res *loadResult) string {
