@@ -35,6 +35,9 @@ const (
 	// signed; a run killed before it re-signed leaves it, and the next
 	// OpenManifests re-signs from there.
 	resignMark = ".resign-from"
+	// maxOpen bounds the manifest files held open between flushes (a
+	// prune over years touches thousands of days).
+	maxOpen = 64
 )
 
 // Day is the manifest day of a recording that starts at t.
@@ -47,9 +50,15 @@ type Manifests struct {
 	dir  string
 	key  ed25519.PrivateKey // nil: unsigned
 
-	mu    sync.Mutex
-	open  map[string]*os.File // appended to since the last Sync, by file name
-	first string              // earliest day changed since the last Sync
+	// ChainBroken is told when the chain was already broken where this
+	// process changed it: the changed days are then left unsigned rather
+	// than re-signed over an edit (which would launder it). Nil: ignored.
+	ChainBroken func(problem string)
+
+	mu     sync.Mutex
+	open   map[string]*os.File // appended to since the last Sync, by file name
+	first  string              // earliest day changed since the last Sync
+	broken string              // why the chain may not be re-signed; "" when it may
 }
 
 // OpenManifests opens the manifests of the archive at root, signing with
@@ -108,6 +117,11 @@ func (m *Manifests) Append(day, ext, text string) error {
 	}
 	name := day + ext
 	f := m.open[name]
+	if f == nil && len(m.open) >= maxOpen {
+		if err := m.flush(); err != nil {
+			return err
+		}
+	}
 	if f == nil {
 		var err error
 		if f, err = os.OpenFile(filepath.Join(m.dir, name), os.O_WRONLY|os.O_APPEND|os.O_CREATE, atomicfile.FilePerm); err != nil {
@@ -131,7 +145,16 @@ func (m *Manifests) changed(day string) error {
 	if err := os.MkdirAll(m.dir, atomicfile.DirPerm); err != nil {
 		return fmt.Errorf("manifests: %w", err)
 	}
-	if m.key != nil {
+	if m.key != nil && m.broken == "" {
+		// Re-signing from day on vouches for every later day: check first
+		// that their links (up to what this process changed) still hold.
+		problem, err := m.checkLinks(day, m.first)
+		if err != nil {
+			return fmt.Errorf("manifests: %w", err)
+		}
+		m.broken = problem
+	}
+	if m.key != nil && m.broken == "" {
 		if err := atomicfile.WriteFile(filepath.Join(m.dir, resignMark), []byte(day+"\n"), atomicfile.FilePerm); err != nil {
 			return fmt.Errorf("manifests: %w", err)
 		}
@@ -149,19 +172,18 @@ func (m *Manifests) Sync() error {
 	if m.first == "" {
 		return nil
 	}
-	var errs []error
-	for name, f := range m.open {
-		if err := f.Sync(); err != nil {
-			errs = append(errs, fmt.Errorf("manifests: sync %s: %w", name, err))
-		}
-		errs = append(errs, f.Close())
-		delete(m.open, name)
-	}
-	errs = append(errs, atomicfile.SyncDir(m.dir))
-	if err := errors.Join(errs...); err != nil {
+	if err := m.flush(); err != nil {
 		return err
 	}
-	if m.key != nil {
+	switch {
+	case m.key != nil && m.broken != "":
+		if m.ChainBroken != nil {
+			m.ChainBroken(m.broken)
+		}
+		if err := os.Remove(filepath.Join(m.dir, resignMark)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("manifests: %w", err)
+		}
+	case m.key != nil:
 		if err := m.resign(m.first); err != nil {
 			return err
 		}
@@ -173,6 +195,21 @@ func (m *Manifests) Sync() error {
 	return nil
 }
 
+// SignAll makes the appended lines durable and signs the whole chain as
+// it stands, broken links included: for rcbs verify -adopt, a person's
+// decision after looking at what verify reported.
+func (m *Manifests) SignAll() error {
+	if err := m.Sync(); err != nil {
+		return err
+	}
+	if m.key == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.resign("")
+}
+
 // Flush makes the appended lines durable without re-signing: for a
 // caller that must have its lines on disk before it acts (prune lists a
 // file as pruned before it moves it) and signs once at the end. The
@@ -180,15 +217,24 @@ func (m *Manifests) Sync() error {
 func (m *Manifests) Flush() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.flush()
+}
+
+// flush syncs and closes the open files and syncs the folder (for files
+// created since). Called with mu held.
+func (m *Manifests) flush() error {
+	if len(m.open) == 0 {
+		return nil
+	}
 	var errs []error
 	for name, f := range m.open {
 		if err := f.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("manifests: sync %s: %w", name, err))
 		}
+		errs = append(errs, f.Close())
+		delete(m.open, name)
 	}
-	if len(m.open) > 0 {
-		errs = append(errs, atomicfile.SyncDir(m.dir)) // a list created since
-	}
+	errs = append(errs, atomicfile.SyncDir(m.dir))
 	return errors.Join(errs...)
 }
 

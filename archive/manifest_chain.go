@@ -130,6 +130,38 @@ func (m *Manifests) resign(from string) error {
 	return nil
 }
 
+// checkLinks checks the signatures of the days in [from, to) (to "" for
+// the end) with the public half of m.key, each over the previous day's
+// signature as stored. It returns the first broken link, "" when all hold.
+func (m *Manifests) checkLinks(from, to string) (string, error) {
+	pub := m.key.Public().(ed25519.PublicKey)
+	days, err := ManifestDays(m.dir)
+	if err != nil {
+		return "", err
+	}
+	var prev []byte
+	for _, day := range days {
+		if to != "" && day >= to {
+			break
+		}
+		sig, err := ReadSignature(m.dir, day)
+		if err != nil {
+			return "", err
+		}
+		if day >= from {
+			msg, err := dayMessage(m.dir, day, prev)
+			if err != nil {
+				return "", err
+			}
+			if sig == nil || !ed25519.Verify(pub, msg, sig) {
+				return fmt.Sprintf("the signature of %s does not verify (an edit, a removal or another key); the days from %s on are not re-signed; see rcbs verify, and rcbs verify -adopt to sign the archive as it stands", day, from), nil
+			}
+		}
+		prev = sig
+	}
+	return "", nil
+}
+
 // ChainStatus is the state of a signature chain as a whole.
 type ChainStatus string
 

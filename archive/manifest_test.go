@@ -117,6 +117,45 @@ func TestManifestResignAfterKill(t *testing.T) {
 	}
 }
 
+// An edit is not laundered: a later change before it does not re-sign
+// over it, and says so; SignAll (verify -adopt) does, as a decision.
+func TestManifestNoLaundering(t *testing.T) {
+	root := t.TempDir()
+	_, key, _ := ed25519.GenerateKey(nil)
+	m, _ := OpenManifests(root, key)
+	ctx := context.Background()
+	d1 := time.Date(2024, 3, 8, 1, 0, 0, 0, time.UTC)
+	m.Add(ctx, testRecording("A", d1, "a.bin"))
+	m.Add(ctx, testRecording("B", d1.Add(24*time.Hour), "b.bin"))
+	if err := m.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, ManifestDir)
+	p := filepath.Join(dir, "2024-03-09"+ManifestExt)
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, append(b, "0000000000000000000000000000000000000000000000000000000000000000  forged\n"...), 0o600)
+	m2, _ := OpenManifests(root, key)
+	var told []string
+	m2.ChainBroken = func(p string) { told = append(told, p) }
+	m2.Add(ctx, testRecording("L", d1.Add(time.Hour), "late.bin"))
+	if err := m2.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	if st, _, _, _ := CheckChain(dir, pub); st != ChainBroken || len(told) != 1 || !strings.Contains(told[0], "2024-03-09") {
+		t.Errorf("after a late recording before the edit: %s, told %q", st, told)
+	}
+	if _, err := os.Stat(filepath.Join(dir, resignMark)); err == nil {
+		t.Errorf("a re-sign mark left: the next process would launder the edit")
+	}
+	if err := m2.SignAll(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _, _ := CheckChain(dir, pub); st != ChainOK {
+		t.Errorf("after SignAll: %s", st)
+	}
+}
+
 // TestReadManifestSkipsBadLines: a damaged line is reported, and the lines
 // after it are still read (they must not turn into "unlisted" files).
 func TestReadManifestSkipsBadLines(t *testing.T) {

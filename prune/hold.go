@@ -66,8 +66,8 @@ func setHold(ctx context.Context, dir, id, rel string, hold bool, audit Audit, r
 		return err
 	}
 	if audit != nil {
-		if err := audit.Record(ctx, Event{Time: time.Now().UTC(), Action: action, RecordingID: id, Status: "ok"}); err != nil {
-			return fmt.Errorf("audit log: %w", err)
+		if err := audit.Log(archive.AuditEvent{User: auditUser, Action: action, RecordingID: id}); err != nil {
+			return err
 		}
 	}
 	report(fmt.Sprintf("%s: recording %s (%s)", action, id, rel))

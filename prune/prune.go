@@ -39,18 +39,15 @@ type Index interface {
 	Remove(ctx context.Context, ids ...string) error
 }
 
-// Audit records each deletion (and each hold or release) as one line.
+// Audit records each deletion (and each hold or release) as one line;
+// *archive.Audit is one. Actions: "prune" (moved to the trash), "delete"
+// (pruneMode=delete), "empty-trash", "hold", "release"; user "rcbs-prune".
 type Audit interface {
-	Record(ctx context.Context, e Event) error
+	Log(ev archive.AuditEvent) error
 }
 
-// Event is one audit line.
-type Event struct {
-	Time        time.Time
-	Action      string // "prune", "empty-trash", "hold", "release"
-	RecordingID string
-	Status      string // "trash", "deleted", "held", …
-}
+// auditUser is who the audit lines name: the retention policy, not a person.
+const auditUser = "rcbs-prune"
 
 // Manifests takes the .pruned lists; *archive.Manifests is one.
 type Manifests interface {
@@ -113,6 +110,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 	err := p.pruneExpired(ctx)
+	if p.deleting != "" { // its recordings are removed one by one; the folder stays until now
+		err = errors.Join(err, os.RemoveAll(p.path(p.deleting)))
+	}
 	if err == nil {
 		err = p.emptyTrash(ctx)
 	}
@@ -281,17 +281,17 @@ func (p *pruner) hasManifest(day string) bool {
 // the trash, or (delete mode) into this run's .deleting- folder, which is
 // then removed.
 func (p *pruner) remove(ctx context.Context, e expired) error {
-	status := "trash"
+	status, action := "trash", "prune"
 	to := TrashDir + "/" + archive.Day(p.opts.Now) + "/" + e.dir
 	if p.opts.Mode == "delete" {
-		status = "deleted"
+		status, action = "deleted", "delete"
 		if p.deleting == "" {
 			p.deleting = fmt.Sprintf("%s/%s%d-%d", TrashDir, deletingPrefix, os.Getpid(), p.opts.Now.UnixNano())
 		}
 		p.seq++
 		to = fmt.Sprintf("%s/%d-%s", p.deleting, p.seq, e.id)
 	}
-	if err := p.record(ctx, Event{Action: "prune", RecordingID: e.id, Status: status}); err != nil {
+	if err := p.record(action, e.id); err != nil {
 		return err
 	}
 	if err := p.mkdirAll(filepath.Dir(p.path(to))); err != nil {
@@ -311,13 +311,12 @@ func (p *pruner) remove(ctx context.Context, e expired) error {
 	return nil
 }
 
-func (p *pruner) record(ctx context.Context, e Event) error {
+func (p *pruner) record(action, id string) error {
 	if p.opts.Audit == nil {
 		return nil
 	}
-	e.Time = time.Now().UTC()
-	if err := p.opts.Audit.Record(ctx, e); err != nil {
-		return fmt.Errorf("prune: audit log: %w", err)
+	if err := p.opts.Audit.Log(archive.AuditEvent{User: auditUser, Action: action, RecordingID: id}); err != nil {
+		return fmt.Errorf("prune: %w", err)
 	}
 	return nil
 }
@@ -397,7 +396,7 @@ func (p *pruner) emptyTrashDay(ctx context.Context, day string) error {
 			p.opts.Report(fmt.Sprintf("would delete from the trash: recording %s (pruned %s)", id, day))
 			return nil
 		}
-		return p.record(ctx, Event{Action: "empty-trash", RecordingID: id, Status: "deleted"})
+		return p.record("empty-trash", id)
 	})
 	if err != nil {
 		return fmt.Errorf("prune: trash %s: %w", day, err)

@@ -18,7 +18,7 @@ import (
 	"github.com/rcbs/rcbs/internal/atomicfile"
 )
 
-// job is one file for a worker to check.
+// job is one file to check.
 type job struct {
 	rel     string // relative to the root
 	size    int64  // the size recording.json gives; -1 unknown
@@ -27,25 +27,31 @@ type job struct {
 	rec     Damaged
 }
 
-// checkTree walks the recording folders (one goroutine: the walk and the
-// map of listings) and hands every file to the workers, which hash and
-// decrypt in parallel.
+// checkTree walks the recording folders (one goroutine) and hands each
+// folder to a worker, which parses its recording.json and hashes (and
+// decrypts) its files: the folders are checked in parallel. The map of
+// listings is only read once loaded; seen marks are atomic.
 func (v *verifier) checkTree(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	jobs := make(chan job, v.opts.Workers)
+	folders := make(chan archive.Folder, v.opts.Workers)
 	for range v.opts.Workers {
 		g.Go(func() error {
 			buf := make([]byte, 256<<10)
-			for j := range jobs {
-				v.checkFile(j, buf)
+			for f := range folders {
+				v.checkFolder(f, buf)
 			}
 			return nil
 		})
 	}
 	g.Go(func() error {
-		defer close(jobs)
+		defer close(folders)
 		return archive.Walk(gctx, v.opts.Root, func(f archive.Folder) error {
-			return v.checkFolder(gctx, f, jobs)
+			select {
+			case folders <- f:
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
 		})
 	})
 	if err := g.Wait(); err != nil {
@@ -54,51 +60,73 @@ func (v *verifier) checkTree(ctx context.Context) error {
 	return nil
 }
 
-// checkFolder checks one folder's structure and queues its files.
-func (v *verifier) checkFolder(ctx context.Context, f archive.Folder, jobs chan<- job) error {
+// checkFolder checks one folder's structure and each of its files.
+func (v *verifier) checkFolder(f archive.Folder, buf []byte) {
 	if !f.Complete() {
-		return v.checkStray(ctx, f, jobs)
+		v.checkStray(f, buf)
+		return
 	}
 	_, id := splitPath(f.Rel)
 	rec := Damaged{ID: id, Dir: f.Rel}
-	info, err := archive.ReadInfo(filepath.Join(v.opts.Root, filepath.FromSlash(f.Rel)))
+	jsonRel := f.Rel + "/" + archive.RecordingFile
+	data, err := os.ReadFile(filepath.Join(v.opts.Root, filepath.FromSlash(jsonRel)))
+	var info archive.Info
+	if err == nil {
+		info, err = archive.ParseInfo(data)
+	}
 	sizes := map[string]int64{}
 	if err != nil {
-		v.problem(&v.res.Corrupt, "corrupt: %s/%s: %v", f.Rel, archive.RecordingFile, err)
-		v.markDamaged(Damaged{ID: id, Dir: f.Rel, Day: v.dayOf(f.Rel + "/" + archive.RecordingFile)})
+		v.problem(&v.res.Corrupt, "corrupt: %s: %v", jsonRel, err)
+		v.markDamaged(Damaged{ID: id, Dir: f.Rel, Day: v.dayOf(jsonRel)})
 	} else {
 		if !v.inRange(info.Start) {
-			return nil
+			return
 		}
 		rec.Start, rec.Day = info.Start, archive.Day(info.Start)
-		v.mu.Lock()
-		if v.res.Earliest.IsZero() || info.Start.Before(v.res.Earliest) {
-			v.res.Earliest = info.Start
-		}
-		v.mu.Unlock()
 		if info.ID != id {
-			v.problem(&v.res.Corrupt, "corrupt: %s/%s: its id %q is not its folder's", f.Rel, archive.RecordingFile, info.ID)
+			v.problem(&v.res.Corrupt, "corrupt: %s: its id %q is not its folder's", jsonRel, info.ID)
 			v.markDamaged(rec)
 		}
 		sizes = v.checkMedia(f, info, rec)
 	}
 	v.mu.Lock()
 	v.res.Recordings++
+	if err == nil && (v.res.Earliest.IsZero() || info.Start.Before(v.res.Earliest)) {
+		v.res.Earliest = info.Start
+	}
 	v.mu.Unlock()
 	for _, e := range f.Files {
 		name := e.Name()
 		if skipped(name) {
 			continue
 		}
+		if name == archive.RecordingFile && data != nil {
+			v.checkJSON(jsonRel, data, rec) // read once, for its content and its sha256
+			continue
+		}
 		size, ok := sizes[name]
 		if !ok {
 			size = -1
 		}
-		if err := v.queue(ctx, jobs, f.Rel+"/"+name, size, rec); err != nil {
-			return err
-		}
+		v.check(f.Rel+"/"+name, size, rec, buf)
 	}
-	return nil
+}
+
+// checkJSON checks a recording.json already read whole.
+func (v *verifier) checkJSON(rel string, data []byte, rec Damaged) {
+	l := v.listed[rel]
+	if l == nil {
+		v.unlisted(rel, rec)
+	} else {
+		l.seen.Store(true)
+	}
+	v.mu.Lock()
+	v.res.Files++
+	v.res.Bytes += int64(len(data))
+	v.mu.Unlock()
+	if sum := sha256.Sum256(data); l != nil && sum != l.sum {
+		v.corrupt(job{rel: rel, rec: rec}, "sha256 %x differs from manifest %s", sum, l.day)
+	}
 }
 
 // checkMedia reports the kept media files that recording.json names and
@@ -122,7 +150,7 @@ func (v *verifier) checkMedia(f archive.Folder, info archive.Info, rec Damaged) 
 			if l.pruned {
 				continue
 			}
-			l.seen = true
+			l.seen.Store(true)
 		}
 		v.problem(&v.res.Missing, "missing: %s (recording %s: media %s of type %s)", path, info.ID, m.ID, m.Type)
 		v.markDamaged(rec)
@@ -130,22 +158,18 @@ func (v *verifier) checkMedia(f archive.Folder, info archive.Info, rec Damaged) 
 	return sizes
 }
 
-// checkStray queues the files of a folder that is no complete recording:
+// checkStray checks the files of a folder that is no complete recording:
 // an unfinished download or files put there by hand. Outside a range
 // check only (a stray file has no start time).
-func (v *verifier) checkStray(ctx context.Context, f archive.Folder, jobs chan<- job) error {
+func (v *verifier) checkStray(f archive.Folder, buf []byte) {
 	if !v.opts.From.IsZero() || !v.opts.To.IsZero() {
-		return nil
+		return
 	}
 	for _, e := range f.Files {
-		if skipped(e.Name()) {
-			continue
-		}
-		if err := v.queue(ctx, jobs, f.Rel+"/"+e.Name(), -1, Damaged{}); err != nil {
-			return err
+		if !skipped(e.Name()) {
+			v.check(f.Rel+"/"+e.Name(), -1, Damaged{}, buf)
 		}
 	}
-	return nil
 }
 
 // skipped: rcbs's temporary files (the next run removes them) and the
@@ -162,21 +186,15 @@ func (v *verifier) dayOf(path string) string {
 	return ""
 }
 
-// queue hands one file to the workers, or reports it unlisted.
-func (v *verifier) queue(ctx context.Context, jobs chan<- job, rel string, size int64, rec Damaged) error {
+// check checks one file, or reports it unlisted.
+func (v *verifier) check(rel string, size int64, rec Damaged, buf []byte) {
 	l := v.listed[rel]
 	if l != nil {
-		l.seen = true
+		l.seen.Store(true)
 	} else {
 		v.unlisted(rel, rec)
 	}
-	j := job{rel: rel, size: size, listing: l, media: strings.HasSuffix(rel, ".bin"), rec: rec}
-	select {
-	case jobs <- j:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	v.checkFile(job{rel: rel, size: size, listing: l, media: strings.HasSuffix(rel, ".bin"), rec: rec}, buf)
 }
 
 // unlisted reports a file that no manifest of an archive with manifests
@@ -197,8 +215,8 @@ func (v *verifier) unlisted(rel string, rec Damaged) {
 	}
 }
 
-// checkFile checks one file's size, sha256 and (under -key) decryption.
-// It runs on a worker; buf is the worker's own.
+// checkFile checks one file's size, sha256 and (under -key) decryption;
+// buf is the calling worker's own.
 func (v *verifier) checkFile(j job, buf []byte) {
 	path := filepath.Join(v.opts.Root, filepath.FromSlash(j.rel))
 	f, err := os.Open(path)

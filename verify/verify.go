@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rcbs/rcbs/archive"
@@ -37,7 +38,9 @@ type Options struct {
 	SignatureKey ed25519.PublicKey
 	// DecryptKey also decrypts every media file to its end (-key).
 	DecryptKey *rsa.PrivateKey
-	Workers    int // files hashed at once; default GOMAXPROCS
+	// Workers is how many folders are checked at once; default twice the
+	// cores, so that while one worker waits for the disk another hashes.
+	Workers int
 	// Report receives each problem as one line; Note a remark that is not a
 	// problem. Called from one goroutine at a time.
 	Report, Note func(line string)
@@ -95,7 +98,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	started := time.Now()
 	v := &verifier{opts: opts, listed: map[string]*listing{}, damaged: map[string]*Damaged{}}
 	if v.opts.Workers <= 0 {
-		v.opts.Workers = runtime.GOMAXPROCS(0)
+		v.opts.Workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	if v.opts.Report == nil {
 		v.opts.Report = func(string) {}
@@ -123,7 +126,7 @@ type listing struct {
 	sum    [32]byte
 	day    string
 	pruned bool
-	seen   bool // found on disk, or already reported
+	seen   atomic.Bool // found on disk, or already reported
 }
 
 type verifier struct {
@@ -236,7 +239,7 @@ func (v *verifier) reportUnseen() {
 	byDir := map[string][]string{}
 	days := map[string]string{}
 	for path, l := range v.listed {
-		if l.seen || l.pruned {
+		if l.seen.Load() || l.pruned {
 			continue
 		}
 		dir, _ := splitPath(path)

@@ -21,6 +21,9 @@ func openCatalog(ctx context.Context, cfg *config.Config, log *slog.Logger) (w *
 	if err != nil {
 		return nil, nil, err
 	}
+	manifests.ChainBroken = func(problem string) {
+		log.Error("the manifests' signature chain was already broken: the new lines stay unsigned", "problem", problem)
+	}
 	w.Manifests = manifests
 	idx := &lazyIndex{open: func() (*archive.Index, error) {
 		return openArchiveIndex(ctx, cfg.TargetDir, cfg.TargetDir, log)

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/rcbs/rcbs/archive"
@@ -27,7 +25,8 @@ again). pruneMode=trash (default) moves them to .rcbs/trash/<date>/ and
 empties trash days older than trashDays; pruneMode=delete deletes at once.
 Emptied hour/day folders are removed, the files are listed in the day's
 .pruned manifest list (verify does not miss them), and each deletion is a
-line in .rcbs/audit.log. -hold/-release put recordings under legal hold
+line in the audit log (serveAuditLog, default .rcbs/audit.log); the search index
+forgets them. -hold/-release put recordings under legal hold
 (a .rcbs-hold file in the folder) or release them.
 
 One line per recording on stdout, then the summary. Exit 0 done, 1 failed,
@@ -96,7 +95,7 @@ func setHolds(ctx context.Context, e *env, cfg *config.Config, ids []string, hol
 		return err
 	}
 	defer lock.Unlock()
-	audit, err := openAuditLog(cfg.TargetDir)
+	audit, err := openAudit(cfg)
 	if err != nil {
 		return err
 	}
@@ -122,11 +121,20 @@ func pruneArchive(ctx context.Context, e *env, cfg *config.Config, now time.Time
 		if err != nil {
 			return err
 		}
-		audit, err := openAuditLog(cfg.TargetDir)
+		audit, err := openAudit(cfg)
 		if err != nil {
 			return err
 		}
 		defer audit.Close()
+		idx, closeIndex := openPruneIndex(ctx, e, cfg)
+		defer closeIndex()
+		if idx != nil {
+			opts.Index = idx
+		}
+		opts.IndexFailed = func(err error) {
+			fmt.Fprintf(e.stderr, "rcbs: warning: the search index could not forget pruned recordings (rcbs index rebuilds it): %v\n", err)
+		}
+		manifests.ChainBroken = func(problem string) { fmt.Fprintln(e.stderr, "rcbs: manifests: "+problem) }
 		opts.Manifests, opts.Audit = manifests, audit
 	}
 	if l, ok, err := backup.ReadState(cfg.TargetDir); err != nil {
@@ -142,44 +150,27 @@ func pruneArchive(ctx context.Context, e *env, cfg *config.Config, now time.Time
 	return err
 }
 
-// auditLog is the archive's JSON-lines audit file (spec §12's shape), to
-// which prune appends one line per deletion, hold and release. Each line
-// is one write to a file opened O_APPEND, so lines from several processes
-// do not interleave.
-type auditLog struct {
-	mu sync.Mutex
-	f  *os.File
+// openAudit opens the archive's audit log: serveAuditLog when set, else
+// <targetDir>/.rcbs/audit.log (spec §12), the file serve writes too.
+func openAudit(cfg *config.Config) (*archive.Audit, error) {
+	path := cfg.Serve.AuditLog
+	if path == "" {
+		path = filepath.Join(cfg.TargetDir, archive.MetaDir, archive.AuditFile)
+	}
+	return archive.OpenAudit(path, nil)
 }
 
-func openAuditLog(root string) (*auditLog, error) {
-	dir := filepath.Join(root, archive.MetaDir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+// openPruneIndex opens the search index when there is one (a prune does
+// not create it); nil otherwise. The index is a cache: failing to open it
+// is a warning, never a reason not to prune.
+func openPruneIndex(ctx context.Context, e *env, cfg *config.Config) (idx *archive.Index, close func()) {
+	if _, err := os.Stat(archive.IndexPath(cfg.TargetDir)); err != nil {
+		return nil, func() {}
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "audit.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	idx, _, _, err := archive.OpenIndex(ctx, cfg.TargetDir)
 	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+		fmt.Fprintf(e.stderr, "rcbs: warning: the search index cannot be opened (rcbs index rebuilds it): %v\n", err)
+		return nil, func() {}
 	}
-	return &auditLog{f: f}, nil
-}
-
-func (a *auditLog) Record(_ context.Context, ev prune.Event) error {
-	line, err := json.Marshal(map[string]string{"time": ev.Time.Format(time.RFC3339Nano), "user": "rcbs-prune", "addr": "",
-		"action": ev.Action, "recordingId": ev.RecordingID, "mediaId": "", "status": ev.Status})
-	if err != nil {
-		return err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, err = a.f.Write(append(line, '\n'))
-	return err
-}
-
-// Close makes the lines durable.
-func (a *auditLog) Close() error {
-	err := a.f.Sync()
-	if cerr := a.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return idx, func() { idx.Close() }
 }

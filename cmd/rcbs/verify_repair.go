@@ -120,7 +120,9 @@ func repairRun(ctx context.Context, e *env, cfg *config.Config, f *verifyFlags, 
 }
 
 // adopt lists every file of a complete recording that no manifest lists
-// in its day's manifest, as it stands, and signs the chain (manifestKey).
+// in its day's manifest, as it stands, and signs the whole chain as it
+// stands (manifestKey): the way to start signing an archive, or to accept
+// it after verify's report was looked at.
 func adopt(ctx context.Context, e *env, cfg *config.Config, f *verifyFlags) error {
 	lock, err := backup.Lock(cfg.TargetDir)
 	if err != nil {
@@ -146,7 +148,7 @@ func adopt(ctx context.Context, e *env, cfg *config.Config, f *verifyFlags) erro
 		}
 		days[u.Day] = true
 	}
-	if err := m.Close(); err != nil {
+	if err := m.SignAll(); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "adopted: %d files into the manifests of %d days\n", len(res.Unadopted), len(days))
