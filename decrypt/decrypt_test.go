@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -336,9 +337,11 @@ func (c *cancelAfter) FileDone(string, int64, error) {
 
 func TestRunCancel(t *testing.T) {
 	p := newPKI(t)
+	// More files than the workers and committers hold in flight (2 + 16 +
+	// 16), so that the cancel after two leaves some never started.
 	var files []string
-	for _, d := range []string{"a", "b", "c", "d", "e", "f"} {
-		files = append(files, d+"/m.bin")
+	for i := range 80 {
+		files = append(files, fmt.Sprintf("d%02d/m.bin", i))
 	}
 	tr := makeTree(t, p, files...)
 	ctx, cancel := context.WithCancel(context.Background())
