@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Second pass of scripts/mutate: the mutants gremlins reports NOT COVERED
-because they sit in a switch's case expression. Go's coverage blocks start
-after a case's colon, so gremlins never sees those conditions as run —
-although the tests do run them. This pass applies each such mutant to a
+because they sit in a switch's case expression or a one-line const. Go's
+coverage blocks start after a case's colon and hold no declarations, so
+gremlins never sees those as run — although the tests do run them. This pass applies each such mutant to a
 copy of the module and runs the package's tests, as gremlins would.
 
 usage: cases.py RESULT.json PKG [TIMEOUT_SECONDS]
@@ -49,7 +49,7 @@ def main():
             src = open(path, "rb").read()
             lines = src.split(b"\n")
             line = lines[ln - 1]
-            if not line.strip().startswith(b"case "):
+            if not line.strip().startswith((b"case ", b"const ")):
                 print(f"  SKIPPED {typ} at {pkg}/{name}:{ln}:{col} (not a case expression: really not covered)")
                 continue
             op = operator_at(line, col)
