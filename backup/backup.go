@@ -86,11 +86,15 @@ type Deps struct {
 // Tuning holds the engine's limits and timings; zero fields take defaults.
 // They are fields, not package variables, so tests can shrink them safely.
 type Tuning struct {
-	MultipartThreshold int64         // objects larger than this are fetched in ranged parts; default 32 MiB
-	PartSize           int64         // default 8 MiB
-	PartWorkers        int           // concurrent parts per object; default 4
-	BaseBackoff        time.Duration // ceiling of the first retry delay; default 500ms, doubled per attempt, full jitter
-	MaxBackoff         time.Duration // ceiling of every retry delay, a server's Retry-After included; default 30s
+	MultipartThreshold int64 // objects larger than this are fetched in ranged parts; default 32 MiB
+	PartSize           int64 // default 8 MiB
+	PartWorkers        int   // concurrent parts per object; default 4
+	// MaxInFlight is the most recordings in flight at once; the engine
+	// starts with StartInFlight and adapts in between (flow.go). Defaults
+	// 128 and 2 × numThreads; both 1 with downloadMode=single.
+	MaxInFlight, StartInFlight int
+	BaseBackoff                time.Duration // ceiling of the first retry delay; default 500ms, doubled per attempt, full jitter
+	MaxBackoff                 time.Duration // ceiling of every retry delay, a server's Retry-After included; default 30s
 	// Random supplies keys and IVs of tool-side encryption; default crypto/rand.
 	Random io.Reader
 	// FileSync makes a recording file's data durable before its rename;
@@ -115,6 +119,9 @@ type Summary struct {
 	// Unencrypted counts recordings whose media arrived unencrypted and
 	// were stored as is (no encryptionCertificate); warned once per run.
 	Unencrypted int
+	// The flow of recordings in flight (flow.go): the most at once, how
+	// often a throttling server made it halve, and the window at the end.
+	InFlightPeak, InFlightCuts, InFlightWindow int
 	// Dry run only: recordings that would be downloaded and their bytes.
 	Pending      int
 	PendingBytes int64

@@ -35,6 +35,14 @@ const RecordingFile = "recording.json"
 // by workers × parts × this, never by the window or the file size.
 const copyBufSize = 256 << 10
 
+// smallBufSize serves objects up to smallObject bytes: with a hundred
+// recordings in flight, big buffers for 100 KB objects would be most of
+// the memory.
+const (
+	smallBufSize = 32 << 10
+	smallObject  = 1 << 20
+)
+
 // engine is one run's state, shared by the shard loop and its workers.
 type engine struct {
 	cfg      *config.Config
@@ -47,7 +55,9 @@ type engine struct {
 	settings metadata.Settings
 	certs    []*x509.Certificate
 	cipher   cms.Cipher
-	bufs     sync.Pool
+	bufs     sync.Pool // copyBufSize buffers
+	small    sync.Pool // smallBufSize buffers, for small objects
+	flow     *flow
 	// files makes the recordings' folder entries durable once per shard,
 	// before the state file moves past it.
 	files *atomicfile.Batch
@@ -68,7 +78,7 @@ func newEngine(cfg *config.Config, deps Deps) *engine {
 	if deps.Pending == nil {
 		deps.Pending = func(string, int64) {}
 	}
-	e := &engine{cfg: cfg, root: filepath.FromSlash(cfg.TargetDir), deps: deps, tun: deps.Tuning.withDefaults(), log: deps.Logger, prog: deps.Progress, store: deps.S3}
+	e := &engine{cfg: cfg, root: filepath.FromSlash(cfg.TargetDir), deps: deps, tun: deps.Tuning.withDefaults(cfg), log: deps.Logger, prog: deps.Progress, store: deps.S3}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -77,10 +87,23 @@ func newEngine(cfg *config.Config, deps Deps) *engine {
 	}
 	e.files = atomicfile.NewBatch(e.root, atomicfile.WithSync(e.tun.FileSync))
 	e.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	e.small.New = func() any { b := make([]byte, smallBufSize); return &b }
+	e.flow = newFlow(e.tun.StartInFlight, e.tun.MaxInFlight)
 	return e
 }
 
-func (t Tuning) withDefaults() Tuning {
+// buffer lends a copy buffer fit for an object of size bytes (< 0:
+// unknown); give it back with put.
+func (e *engine) buffer(size int64) (buf *[]byte, put func()) {
+	pool := &e.bufs
+	if size >= 0 && size <= smallObject {
+		pool = &e.small
+	}
+	buf = pool.Get().(*[]byte)
+	return buf, func() { pool.Put(buf) }
+}
+
+func (t Tuning) withDefaults(cfg *config.Config) Tuning {
 	def := func(v *int64, d int64) {
 		if *v <= 0 {
 			*v = d
@@ -99,6 +122,15 @@ func (t Tuning) withDefaults() Tuning {
 	}
 	if t.Random == nil {
 		t.Random = rand.Reader
+	}
+	if cfg.DownloadMode == "single" {
+		t.MaxInFlight, t.StartInFlight = 1, 1
+	}
+	if t.MaxInFlight <= 0 {
+		t.MaxInFlight = 128
+	}
+	if t.StartInFlight <= 0 {
+		t.StartInFlight = 2 * max(cfg.NumThreads, 1)
 	}
 	return t
 }
@@ -138,10 +170,15 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (sum Summary, err e
 	ctx, e.abort = context.WithCancelCause(ctx)
 	defer e.abort(nil)
 	err = e.run(ctx)
+	window, peak, cuts := e.flow.stats()
+	if peak > 0 {
+		e.log.Info("recordings in flight", "peak", peak, "window", window, "halved", cuts)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.warnUnencrypted()
 	e.sum.Duration = e.deps.Now().Sub(started)
+	e.sum.InFlightPeak, e.sum.InFlightCuts, e.sum.InFlightWindow = peak, cuts, window
 	return e.sum, err
 }
 
@@ -212,7 +249,7 @@ func (e *engine) prepare(ctx context.Context) error {
 		return err
 	}
 	region := cmp.Or(e.settings.AWSRegion, e.cfg.AWSRegion)
-	e.store, err = NewS3Store(ctx, e.cfg, region, e.workers()*e.tun.PartWorkers)
+	e.store, err = NewS3Store(ctx, e.cfg, region, e.tun.MaxInFlight*e.tun.PartWorkers)
 	return err
 }
 
@@ -257,8 +294,6 @@ func loadCert(path string) ([]*x509.Certificate, error) {
 	}
 	return nil, fmt.Errorf("encryptionCertificate %s: no PEM certificate in it", path)
 }
-
-func (e *engine) workers() int { return max(e.cfg.NumThreads, 1) }
 
 // shards processes each shard oldest first. The state file is a single
 // "everything before this is done" mark: once a shard has a failure, no
@@ -352,10 +387,15 @@ func (e *engine) shard(ctx context.Context, log *slog.Logger, sh sharding.Window
 			return e.offer(ctx, jobs, rec)
 		})
 	})
-	for range e.workers() {
+	for range e.tun.MaxInFlight { // e.flow decides how many of them work at once
 		g.Go(func() error {
 			for rec := range jobs {
-				if e.handle(ctx, log, rec) {
+				held := true // a cancelled run holds the state
+				if e.flow.acquire(ctx) == nil {
+					held = e.handle(ctx, log, rec)
+					e.flow.release(!held)
+				}
+				if held {
 					mu.Lock()
 					hold = true
 					mu.Unlock()

@@ -39,6 +39,9 @@ func (e *engine) fetchWithRetry(ctx context.Context, dir string, m metadata.Medi
 		if attempt >= attempts || !retryable(err) {
 			return res, fmt.Errorf("media %s (attempt %d of %d): %w", m.MediaID, attempt, attempts, err)
 		}
+		if throttling(err) {
+			e.flow.throttled()
+		}
 		d := e.retryDelay(attempt, err)
 		e.log.Warn("retrying media", "id", filepath.Base(dir), "media", m.MediaID, "attempt", attempt, "in", d, "err", err)
 		if err := sleep(ctx, d); err != nil {
@@ -217,8 +220,8 @@ func (s *sink) copy(r io.Reader, size int64) error {
 // pooled buffer and fails on a shorter or longer body. It never writes past
 // size, so parallel parts cannot overwrite each other.
 func (e *engine) copyExact(w io.Writer, r io.Reader, size int64) (int64, error) {
-	buf := e.bufs.Get().(*[]byte)
-	defer e.bufs.Put(buf)
+	buf, put := e.buffer(size)
+	defer put()
 	src := r
 	if size >= 0 {
 		src = io.LimitReader(r, size)

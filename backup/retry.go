@@ -49,6 +49,21 @@ func retryableStatus(code int) bool {
 	return code < 400
 }
 
+// throttling reports a server asking to slow down: 503 (S3's SlowDown)
+// or 429, from S3 or the API fallback. The flow of recordings in flight
+// halves on it.
+func throttling(err error) bool {
+	var st interface{ HTTPStatusCode() int }
+	if errors.As(err, &st) {
+		return st.HTTPStatusCode() == http.StatusServiceUnavailable || st.HTTPStatusCode() == http.StatusTooManyRequests
+	}
+	var he *metadata.HTTPError
+	if errors.As(err, &he) {
+		return he.Status == http.StatusServiceUnavailable || he.Status == http.StatusTooManyRequests
+	}
+	return false
+}
+
 // retryDelay is the wait before retry number attempt of a media file:
 // rcbs's one retry policy (internal/retry: full jitter, Retry-After up to
 // MaxBackoff) with the engine's timings. The engine is the only layer that

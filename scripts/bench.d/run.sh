@@ -101,6 +101,50 @@ stop_api() { stop_pid "$API_PID"; }
 
 api_mark() { "$SEED" stats -api "$API_URL" 2>/dev/null || echo -1; }
 
+# --- the link ---------------------------------------------------------
+
+# start_link RTT sets what the tools connect to: the servers themselves at
+# RTT 0, else a delaying TCP proxy (benchseed delay) in front of S3 and one
+# in front of the API, so every tool sees the same wide-area link.
+# LINK names the server and RTT in results.tsv ("versitygw", "versitygw
+# rtt=20ms"), so that the report gives each RTT its own table.
+start_link() {
+	local rtt=$1
+	LINK_PIDS=()
+	TOOL_S3=$S3_ENDPOINT
+	TOOL_API=$API_URL
+	LINK=$S3_SERVER
+	case $rtt in 0 | 0ms | 0s) return 0 ;; esac
+	TOOL_S3=http://$(start_delay "${S3_ENDPOINT#http://}" "$rtt" s3)
+	local api_host=${API_URL#http://}
+	api_host=${api_host%%/*}
+	TOOL_API=http://$(start_delay "$api_host" "$rtt" api)${API_URL#http://"$api_host"}
+	LINK="$S3_SERVER rtt=$rtt"
+	say "bench: $LINK: tools reach S3 at $TOOL_S3 and the API at $TOOL_API"
+}
+
+# start_delay HOST:PORT RTT NAME starts one proxy and prints its host:port.
+start_delay() {
+	local ready=$WORK/delay-$3.ready
+	rm -f "$ready"
+	"$SEED" delay -to "$1" -rtt "$2" -ready "$ready" >>"$LOGS/delay.log" 2>&1 &
+	LINK_PIDS+=($!)
+	PIDS+=($!)
+	local tries=100
+	while [ ! -s "$ready" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || die "the delay proxy did not start (see $LOGS/delay.log)"
+		sleep 0.1
+	done
+	cat "$ready"
+}
+
+stop_link() {
+	local pid
+	for pid in "${LINK_PIDS[@]}"; do stop_pid "$pid"; done
+	LINK_PIDS=()
+}
+
 # --- tools --------------------------------------------------------------
 
 # write_rcbs_config FILE TARGETDIR METADATAONLY [KEY=VALUE,...]: one shard
@@ -109,13 +153,13 @@ api_mark() { "$SEED" stats -api "$API_URL" 2>/dev/null || echo -1; }
 write_rcbs_config() {
 	cat >"$1" <<-EOF
 		# written by scripts/bench
-		gwsUriPrefix=$API_URL
+		gwsUriPrefix=$TOOL_API
 		targetDir=$2
 		maxDate=$W_START_MS
 		minDate=$W_END_MS
 		shardBy=P1D
 		metadataOnly=$3
-		awsEndpoint=$S3_ENDPOINT
+		awsEndpoint=$TOOL_S3
 		awsRegion=us-east-1
 	EOF
 	[ -z "${4:-}" ] || tr ',' '\n' <<<"$4" >>"$1"
@@ -135,13 +179,13 @@ tool_argv() {
 		[[ $tool == rcbs\[*\] ]] && props=${tool#rcbs[} && props=${props%]}
 		write_rcbs_config "$WORK/rcbs.properties" "$dir" "$only" "$props"
 		CMD=("$RCBS" run -config "$WORK/rcbs.properties") ;;
-	s5cmd:get) CMD=("$S5CMD" --endpoint-url "$S3_ENDPOINT" --log error cp "$src/*" "$dir/") ;;
-	s5cmd:resync) CMD=("$S5CMD" --endpoint-url "$S3_ENDPOINT" --log error sync "$src/*" "$dir/") ;;
-	rclone:*) CMD=(env RCLONE_CONFIG="$WORK/rclone.conf" RCLONE_CONFIG_BENCH_ENDPOINT="$S3_ENDPOINT" "$RCLONE" copy "bench:$W_BUCKET/$W_PREFIX" "$dir") ;;
+	s5cmd:get) CMD=("$S5CMD" --endpoint-url "$TOOL_S3" --log error cp "$src/*" "$dir/") ;;
+	s5cmd:resync) CMD=("$S5CMD" --endpoint-url "$TOOL_S3" --log error sync "$src/*" "$dir/") ;;
+	rclone:*) CMD=(env RCLONE_CONFIG="$WORK/rclone.conf" RCLONE_CONFIG_BENCH_ENDPOINT="$TOOL_S3" "$RCLONE" copy "bench:$W_BUCKET/$W_PREFIX" "$dir") ;;
 	aws:get) CMD=(env AWS_CONFIG_FILE="$WORK/aws.config" "$AWS" s3 cp --recursive --only-show-errors
-		--endpoint-url "$S3_ENDPOINT" "$src/" "$dir") ;;
+		--endpoint-url "$TOOL_S3" "$src/" "$dir") ;;
 	aws:resync) CMD=(env AWS_CONFIG_FILE="$WORK/aws.config" "$AWS" s3 sync --only-show-errors
-		--endpoint-url "$S3_ENDPOINT" "$src/" "$dir") ;;
+		--endpoint-url "$TOOL_S3" "$src/" "$dir") ;;
 	*) die "bench: no $mode command for $tool" ;;
 	esac
 }
@@ -189,7 +233,7 @@ on_disk() {
 # what it left on disk, and appends one line to results.tsv.
 measure() {
 	local workload=$1 tool=$2 run=$3 mode=$4 dir=$5 kind=$6 exp_files=$7 exp_bytes=$8
-	local log="$LOGS/$S3_SERVER-$workload-$tool.log" tf=$WORK/time.out rc=0 s3m apim load1
+	local log="$LOGS/${LINK// /-}-$workload-$tool.log" tf=$WORK/time.out rc=0 s3m apim load1
 	mkdir -p "$dir"
 	s3m=$(s3_mark)
 	apim=$(api_mark)
@@ -205,12 +249,12 @@ measure() {
 	[ "$apim" -ge 0 ] && [ "$api" -ge 0 ] && api=$((api - apim)) || api=-1
 	read -r files bytes < <(on_disk "$dir" "$kind" "$tool")
 	printf '%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n' \
-		"$S3_SERVER" "$workload" "$tool" "$run" "$wall" "$user" "$sys" "$rss" "$rc" "$files" "$bytes" \
+		"$LINK" "$workload" "$tool" "$run" "$wall" "$user" "$sys" "$rss" "$rc" "$files" "$bytes" \
 		"$exp_files" "$exp_bytes" "$get" "$head" "$list" "$other" "$api" "$load1" >>"$RESULTS"
 	local flag=ok
 	[ "$rc" -eq 0 ] && [ "$files" -eq "$exp_files" ] && [ "$bytes" -eq "$exp_bytes" ] ||
 		flag="FAILED (exit $rc, $files/$exp_files files, see $log)"
-	say "  $S3_SERVER $workload $tool run $run: ${wall}s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')s CPU, $((rss / 1024)) MiB, S3 GET $get — $flag"
+	say "  $LINK $workload $tool run $run: ${wall}s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')s CPU, $((rss / 1024)) MiB, S3 GET $get — $flag"
 }
 
 # workload_info WORKLOAD-FLAGS... sets W_* from `benchseed info`.

@@ -5,6 +5,7 @@
 //	benchseed info   -workload a [-quick] [-recordings N]        key=value lines for the shell
 //	benchseed upload -workload a -s3 URL [-parallel 8]           put the media into an S3 server
 //	benchseed serve  -workload a -listen 127.0.0.1:0 -ready F    serve the recordings API until SIGTERM
+//	benchseed delay  -to HOST:PORT -rtt 20ms -ready F           a TCP proxy adding a round trip (wide-area link)
 //	benchseed stats  -api URL                                    requests the API has answered so far
 //	benchseed header                                             the header line of results.tsv
 //	benchseed report -results results.tsv [-meta meta.txt]       Markdown report on stdout
@@ -38,10 +39,10 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: benchseed info|upload|serve|stats|header|report [flags] (see go doc ./bench/cmd/benchseed)")
+		return errors.New("usage: benchseed info|upload|serve|delay|stats|header|report [flags] (see go doc ./bench/cmd/benchseed)")
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer) error{
-		"info": cmdInfo, "upload": cmdUpload, "serve": cmdServe, "stats": cmdStats, "report": cmdReport,
+		"info": cmdInfo, "upload": cmdUpload, "serve": cmdServe, "delay": cmdDelay, "stats": cmdStats, "report": cmdReport,
 		"header": func(context.Context, []string, io.Writer) error {
 			_, err := fmt.Fprintln(out, bench.ResultHeader)
 			return err
@@ -49,7 +50,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown command %q: want info, upload, serve, stats, header or report", args[0])
+		return fmt.Errorf("unknown command %q: want info, upload, serve, delay, stats, header or report", args[0])
 	}
 	return cmd(ctx, args[1:], out)
 }

@@ -1,0 +1,92 @@
+package backup
+
+import (
+	"context"
+	"sync"
+)
+
+// flow decides how many recordings are in flight at once, adapting to the
+// link the way TCP does: it starts small, grows by one with every
+// recording that completes (slow start: the window doubles per round of
+// completions) up to a ceiling, and halves when the server throttles (503
+// SlowDown, 429) — then grows again by one per window (additive increase,
+// multiplicative decrease). On a link 80 ms away a fixed 4 in flight
+// leaves the pipe empty; on a throttling server a fixed 64 would make it
+// worse. Safe for concurrent use.
+type flow struct {
+	mu       sync.Mutex
+	limit    float64 // the window: how many may be in flight
+	ceiling  float64
+	slow     bool // slow start: +1 per completion until the first throttle
+	inFlight int
+	peak     int           // most in flight at once, for tests and logs
+	cuts     int           // times the window was halved
+	wake     chan struct{} // closed when a slot may have freed
+	// sinceCut counts completions since the last halving: a burst of
+	// throttled answers from one window halves it once, not per answer.
+	sinceCut int
+}
+
+func newFlow(start, ceiling int) *flow {
+	start = max(min(start, ceiling), 1)
+	return &flow{limit: float64(start), ceiling: float64(max(ceiling, 1)), slow: true, wake: make(chan struct{}), sinceCut: start}
+}
+
+// acquire waits for a slot or the end of ctx.
+func (f *flow) acquire(ctx context.Context) error {
+	for {
+		f.mu.Lock()
+		if f.inFlight < int(f.limit) {
+			f.inFlight++
+			f.peak = max(f.peak, f.inFlight)
+			f.mu.Unlock()
+			return nil
+		}
+		wake := f.wake
+		f.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release returns a slot; ok reports a recording that went through
+// without being throttled, which grows the window.
+func (f *flow) release(ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inFlight--
+	f.sinceCut++
+	if ok {
+		step := 1.0
+		if !f.slow {
+			step = 1 / f.limit
+		}
+		f.limit = min(f.limit+step, f.ceiling)
+	}
+	close(f.wake)
+	f.wake = make(chan struct{})
+}
+
+// throttled halves the window, at most once per window's worth of
+// completions, and ends slow start.
+func (f *flow) throttled() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sinceCut < int(f.limit) {
+		return
+	}
+	f.slow = false
+	f.limit = max(f.limit/2, 1)
+	f.sinceCut = 0
+	f.cuts++
+}
+
+// stats reports the window, the peak in flight and the number of cuts.
+func (f *flow) stats() (limit, peak, cuts int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return int(f.limit), f.peak, f.cuts
+}
