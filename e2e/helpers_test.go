@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 func buildAndRun(m *testing.M, dir string) int {
 	bin := filepath.Join(dir, "rcbs")
 	args := []string{"build", "-o", bin}
-	if os.Getenv("RCBS_E2E_RACE") == "1" { // scripts/test in CI: the journeys under the race detector
+	if raceBuild() { // scripts/test in CI: the journeys under the race detector
 		args = append(args, "-race")
 	}
 	build := exec.Command("go", append(args, "github.com/rcbs/rcbs/cmd/rcbs")...)
