@@ -5,7 +5,9 @@ coverage blocks start after a case's colon and hold no declarations, so
 gremlins never sees those as run — although the tests do run them. This pass applies each such mutant to a
 copy of the module and runs the package's tests, as gremlins would.
 
-usage: cases.py RESULT.json PKG [TIMEOUT_SECONDS]
+usage: cases.py RESULT.json PKG [TIMEOUT_SECONDS] [all]
+With "all", every NOT COVERED mutant is tried, case expression or not: to
+check, after writing tests, that they now kill what no test reached.
 Prints one line per mutant (KILLED/LIVED) and a last line:
 "cases: killed K, lived L".
 """
@@ -32,6 +34,7 @@ def operator_at(line, col):
 def main():
     result, pkg = sys.argv[1], sys.argv[2].strip("./").rstrip("/")
     timeout = int(sys.argv[3]) if len(sys.argv) > 3 else 600
+    everything = len(sys.argv) > 4 and sys.argv[4] == "all"
     root = os.getcwd()
     r = json.load(open(result))
     todo = []
@@ -49,7 +52,7 @@ def main():
             src = open(path, "rb").read()
             lines = src.split(b"\n")
             line = lines[ln - 1]
-            if not line.strip().startswith((b"case ", b"const ")):
+            if not everything and not line.strip().startswith((b"case ", b"const ")):
                 print(f"  SKIPPED {typ} at {pkg}/{name}:{ln}:{col} (not a case expression: really not covered)")
                 continue
             op = operator_at(line, col)
