@@ -60,7 +60,7 @@ func buildAndRun(m *testing.M, dir string) int {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0") // the static binary the README ships
 	// scripts/test in CI: the journeys again under the race detector, which
 	// needs cgo (the one build that is not CGO_ENABLED=0).
-	if os.Getenv("RCBS_E2E_RACE") == "1" {
+	if raceBuild() {
 		build = exec.Command("go", "build", "-race", "-o", bin, "github.com/rcbs/rcbs/cmd/rcbs")
 		build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	}

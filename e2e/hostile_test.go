@@ -506,7 +506,7 @@ func TestHostileHugePage(t *testing.T) {
 	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss := maxRSSBytes(ru)
 		t.Logf("peak RSS %d MB for a %d MB page", rss>>20, len(page)>>20)
-		if rss > 300<<20 {
+		if rss > 300<<20 && !raceBuild() { // the race detector multiplies memory; the plain pass checks the bound
 			t.Errorf("peak RSS %d MB reading a %d MB page", rss>>20, len(page)>>20)
 		}
 	}
