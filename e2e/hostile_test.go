@@ -488,8 +488,12 @@ func TestHostileBrokenJSON(t *testing.T) {
 // TestHostileHugePage: a 50 MB listing page (padding in a key rcbs does
 // not read) around one good recording: read without holding several
 // copies (peak RSS of the process under 300 MB) and backed up, exit 0.
+//
+// Not parallel: it measures the process's peak RSS, and with the other
+// journeys' processes competing for the two cores the garbage collector
+// falls behind the 50 MB page's buffers (seen: 301 MB in a full run, 139 MB
+// alone).
 func TestHostileHugePage(t *testing.T) {
-	t.Parallel()
 	start, end := hostileWindow()
 	good, body := goodRec(t, "HUGEPAGE000000000000000000000001", start.Add(time.Hour), 1000)
 	page := listingPage("", good.JSON)
