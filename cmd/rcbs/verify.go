@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/rcbs/rcbs/backup"
-	"github.com/rcbs/rcbs/cms"
 	"github.com/rcbs/rcbs/config"
 	"github.com/rcbs/rcbs/sharding"
 	"github.com/rcbs/rcbs/verify"
@@ -117,7 +115,7 @@ func parseVerifyFlags(e *env, args []string) (*verifyFlags, error) {
 		return nil, usagef("verify: -from %s must be before -to %s", f.from, f.to)
 	}
 	if f.key != "" {
-		if f.decryptKey, err = readRSAKey("verify", f.key, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
+		if f.decryptKey, err = loadKey("verify", f.key, e.getenv("RCBS_KEY_PASSPHRASE")); err != nil {
 			return nil, err
 		}
 	}
@@ -137,19 +135,6 @@ func parseWhen(cmd, name, v string) (time.Time, error) {
 		return time.Time{}, usagef("%s: %s must be a date YYYY-MM-DD, epoch milliseconds or an RFC 3339 time (got %q)", cmd, name, v)
 	}
 	return t, nil
-}
-
-// readRSAKey reads a -key file; a bad key is a usage error (exit 2).
-func readRSAKey(cmd, name, passphrase string) (*rsa.PrivateKey, error) {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, usagef("%s: -key: %v", cmd, err)
-	}
-	k, err := cms.ParseKey(b, []byte(passphrase))
-	if err != nil {
-		return nil, usagef("%s: -key %s: %v", cmd, name, err)
-	}
-	return k, nil
 }
 
 // verifyOnce runs one verification (and the gap report under -remote),

@@ -7,7 +7,6 @@ package atomicfile
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -98,20 +97,8 @@ func (f *File) Final() string { return f.final }
 // system that cannot sync at all (fsync answers ENOTSUP or EINVAL, as some
 // FUSE and SMB mounts do) is not an error of the write.
 func (f *File) Commit(size int64) error {
-	if size >= 0 {
-		st, err := f.Stat()
-		if err != nil {
-			return pathErr("stat", f.final, err)
-		}
-		if st.Size() != size {
-			return fmt.Errorf("write %s: %d bytes written, want %d", f.final, st.Size(), size)
-		}
-	}
-	if err := f.sync(f.File); err != nil && !syncUnsupported(err) {
-		return pathErr("sync", f.final, err)
-	}
-	if err := f.Close(); err != nil {
-		return pathErr("close", f.final, err)
+	if err := f.closeChecked(size); err != nil {
+		return err
 	}
 	if err := os.Rename(f.Name(), f.final); err != nil {
 		return pathErr("rename into", f.final, err)

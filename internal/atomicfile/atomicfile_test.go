@@ -220,3 +220,33 @@ func TestCommitSyncFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitNoReplaceSyncs: the no-replace commit takes the same sync step
+// as Commit — the seam sees it, a failed sync leaves nothing, and a file
+// system without fsync does not fail the write.
+func TestCommitNoReplaceSyncs(t *testing.T) {
+	for _, tc := range []struct {
+		err  syscall.Errno
+		fail bool
+	}{{syscall.EIO, true}, {syscall.ENOTSUP, false}} {
+		dir := t.TempDir()
+		final := filepath.Join(dir, "m")
+		rec := &syncRecorder{final: final, err: &fs.PathError{Op: "sync", Path: "tmp", Err: tc.err}}
+		f, err := Create(final, FilePerm, WithSync(rec.sync))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("plain"))
+		err = f.CommitNoReplace(5)
+		f.Abort()
+		entries, _ := os.ReadDir(dir)
+		switch {
+		case rec.calls != 1:
+			t.Errorf("%v: sync called %d times, want 1", tc.err, rec.calls)
+		case tc.fail && (!errors.Is(err, tc.err) || len(entries) != 0):
+			t.Errorf("%v: got %v, folder %v; want the sync error and nothing left", tc.err, err, entries)
+		case !tc.fail && (err != nil || len(entries) != 1):
+			t.Errorf("%v: got %v, folder %v; want the file written", tc.err, err, entries)
+		}
+	}
+}

@@ -28,8 +28,9 @@ func (f *File) CommitNoReplace(size int64) error {
 	return SyncDir(filepath.Dir(f.final))
 }
 
-// closeChecked checks the size (when size >= 0), syncs and closes: what
-// Commit does before its rename.
+// closeChecked checks the size (when size >= 0), syncs (through the File's
+// sync step; a file system without fsync is not an error) and closes: what
+// Commit and CommitNoReplace do before their renames.
 func (f *File) closeChecked(size int64) error {
 	if size >= 0 {
 		st, err := f.Stat()
@@ -40,7 +41,7 @@ func (f *File) closeChecked(size int64) error {
 			return fmt.Errorf("write %s: %d bytes written, want %d", f.final, st.Size(), size)
 		}
 	}
-	if err := f.Sync(); err != nil {
+	if err := f.sync(f.File); err != nil && !syncUnsupported(err) {
 		return pathErr("sync", f.final, err)
 	}
 	if err := f.Close(); err != nil {
