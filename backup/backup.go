@@ -91,7 +91,8 @@ type Tuning struct {
 	PartWorkers        int   // concurrent parts per object; default 4
 	// MaxInFlight is the most recordings in flight at once; the engine
 	// starts with StartInFlight and adapts in between (flow.go). Defaults
-	// 128 and 2 × numThreads; both 1 with downloadMode=single.
+	// 128 and 2 × numThreads; both 1 with downloadMode=single; no growth
+	// with metadataOnly (nothing travels but the listing).
 	MaxInFlight, StartInFlight int
 	BaseBackoff                time.Duration // ceiling of the first retry delay; default 500ms, doubled per attempt, full jitter
 	MaxBackoff                 time.Duration // ceiling of every retry delay, a server's Retry-After included; default 30s
