@@ -71,3 +71,31 @@ func mustWrite(t *testing.T, path string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnlistedSaysWhere: a file added inside a complete recording folder
+// and one left outside any recording are both unlisted, each with the line
+// that says which it is (only the first can be adopted).
+func TestUnlistedSaysWhere(t *testing.T) {
+	root := t.TempDir()
+	files, _ := writeBenchArchive(t, root, 2, 100)
+	recDir := filepath.Dir(files[0])
+	relDir, _ := filepath.Rel(root, recDir)
+	mustWrite(t, filepath.Join(recDir, "extra.bin"), []byte("by hand"))
+	mustWrite(t, filepath.Join(root, "2024/01/01/00/stray.txt"), []byte("x"))
+	res, lines := run(t, Options{Root: root, Adoptable: true})
+	all := strings.Join(lines, "\n")
+	if res.Unlisted != 2 {
+		t.Fatalf("unlisted %d, want 2: %q", res.Unlisted, lines)
+	}
+	for _, want := range []string{
+		"unlisted: " + filepath.ToSlash(relDir) + "/extra.bin (in no manifest)",
+		"unlisted: 2024/01/01/00/stray.txt (in no manifest, and in no complete recording folder",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no line %q in %q", want, lines)
+		}
+	}
+	if len(res.Unadopted) != 1 || res.Unadopted[0].Path != filepath.ToSlash(relDir)+"/extra.bin" {
+		t.Errorf("adoptable: %+v, want only the file in the recording folder", res.Unadopted)
+	}
+}
