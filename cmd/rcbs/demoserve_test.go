@@ -48,10 +48,10 @@ func TestDemoServe(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
-			err = json.NewDecoder(resp.Body).Decode(&answer)
+			derr := json.NewDecoder(resp.Body).Decode(&answer)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("search: %d", resp.StatusCode)
+			if resp.StatusCode != http.StatusOK || derr != nil {
+				t.Fatalf("search: %d, %v", resp.StatusCode, derr)
 			}
 			break
 		}
