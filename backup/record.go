@@ -88,11 +88,11 @@ func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, 
 	if plain && len(e.certs) == 0 {
 		e.noteUnencrypted(rec.ID)
 	}
-	recFile, err := e.writeRecordingJSON(dir, rec)
+	recFile, data, err := e.writeRecordingJSON(dir, rec)
 	if err != nil {
 		return outFailed, 0, err
 	}
-	if err := e.catalog(ctx, dir, rec, append(files, recFile)); err != nil {
+	if err := e.catalog(ctx, dir, rec, data, append(files, recFile)); err != nil {
 		return outFailed, 0, err
 	}
 	return outDownloaded, written + recFile.Size, nil
@@ -120,8 +120,9 @@ func (e *engine) warnUnencrypted() {
 		"recordings", e.sum.Unencrypted, "first", e.firstUnencrypted)
 }
 
-// catalog tells the index and the manifests of a completed recording.
-func (e *engine) catalog(ctx context.Context, dir string, rec metadata.Recording, files []archive.File) error {
+// catalog tells the index and the manifests of a completed recording;
+// data is its recording.json as written.
+func (e *engine) catalog(ctx context.Context, dir string, rec metadata.Recording, data []byte, files []archive.File) error {
 	if e.deps.Catalog == nil {
 		return nil
 	}
@@ -129,7 +130,6 @@ func (e *engine) catalog(ctx context.Context, dir string, rec metadata.Recording
 	if err != nil {
 		return err
 	}
-	data, _ := recordingJSON(rec) // already written, so it indents
 	c := archive.Recording{ID: rec.ID, Dir: filepath.ToSlash(rel), Start: rec.StartTime.UTC(), JSON: data, Files: files}
 	if err := e.deps.Catalog.Add(ctx, c); err != nil {
 		return fmt.Errorf("record it in the archive: %w", err)
@@ -161,15 +161,17 @@ func (e *engine) fetchAll(ctx context.Context, dir string, kept []metadata.Media
 	return written, files, plain, nil
 }
 
-func (e *engine) writeRecordingJSON(dir string, rec metadata.Recording) (archive.File, error) {
+// writeRecordingJSON writes recording.json and returns it as a file of the
+// recording and as the bytes written.
+func (e *engine) writeRecordingJSON(dir string, rec metadata.Recording) (archive.File, []byte, error) {
 	data, err := recordingJSON(rec)
 	if err != nil {
-		return archive.File{}, err
+		return archive.File{}, nil, err
 	}
 	if err := e.files.WriteFile(filepath.Join(dir, RecordingFile), data, filePerm); err != nil {
-		return archive.File{}, err
+		return archive.File{}, nil, err
 	}
-	return archive.File{Name: RecordingFile, Size: int64(len(data)), SHA256: sha256.Sum256(data)}, nil
+	return archive.File{Name: RecordingFile, Size: int64(len(data)), SHA256: sha256.Sum256(data)}, data, nil
 }
 
 // hashFile is the archive.File of a file already on disk.
