@@ -131,22 +131,32 @@ func setFolderFormat(c *Config, v string) error {
 // setTimeout takes seconds or an ISO-8601 duration up to a week; months and
 // years have no fixed length and make no sense for a request.
 func setTimeout(c *Config, v string) error {
-	p, err := sharding.ParsePeriod(v, time.Second)
-	switch {
-	case err != nil:
-		return err
-	case p.Years != 0 || p.Months != 0:
-		return errors.New("must not use years or months: give seconds or an ISO-8601 duration such as PT60S")
+	d, err := parseWeekAtMost(v, "seconds or an ISO-8601 duration such as PT60S")
+	if err == nil && d <= 0 {
+		err = errors.New("must be more than zero")
 	}
-	d := time.Duration(p.Days)*24*time.Hour + p.Clock
-	switch {
-	case d <= 0:
-		return errors.New("must be more than zero")
-	case d > 7*24*time.Hour:
-		return errors.New("must be at most a week (P7D)")
+	if err != nil {
+		return err
 	}
 	c.RequestTimeout = d
 	return nil
+}
+
+// parseWeekAtMost reads seconds or an ISO-8601 duration without years or
+// months, at most a week; want says what to give, for the message.
+func parseWeekAtMost(v, want string) (time.Duration, error) {
+	p, err := sharding.ParsePeriod(v, time.Second)
+	switch {
+	case err != nil:
+		return 0, err
+	case p.Years != 0 || p.Months != 0:
+		return 0, fmt.Errorf("must not use years or months: give %s", want)
+	}
+	d := time.Duration(p.Days)*24*time.Hour + p.Clock
+	if d > 7*24*time.Hour {
+		return 0, errors.New("must be at most a week (P7D)")
+	}
+	return d, nil
 }
 
 var regionPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

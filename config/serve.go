@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/rcbs/rcbs/sharding"
 )
 
 // Serve holds the keys of rcbs serve (spec §12). Paths are checked for
@@ -76,19 +74,12 @@ func setServeArchives(c *Config, v string) error {
 }
 
 func setLinkTTL(c *Config, v string) error {
-	p, err := sharding.ParsePeriod(v, time.Second)
-	switch {
-	case err != nil:
-		return err
-	case p.Years != 0 || p.Months != 0:
-		return errors.New("must not use years or months: give an ISO-8601 duration such as PT15M")
+	d, err := parseWeekAtMost(v, "an ISO-8601 duration such as PT15M")
+	if err == nil && d < time.Second {
+		err = errors.New("must be at least a second")
 	}
-	d := time.Duration(p.Days)*24*time.Hour + p.Clock
-	switch {
-	case d < time.Second:
-		return errors.New("must be at least a second")
-	case d > 7*24*time.Hour:
-		return errors.New("must be at most a week (P7D)")
+	if err != nil {
+		return err
 	}
 	c.Serve.LinkTTL = d
 	return nil
