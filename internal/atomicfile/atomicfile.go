@@ -32,13 +32,15 @@ type File struct {
 	done  bool
 	batch *Batch // nil: Commit syncs the folder itself
 	sync  func(*os.File) error
+	seq   uint64 // order of creation in the batch's group commit
 }
 
 // Option adjusts how a File or a Batch writes.
 type Option func(*options)
 
 type options struct {
-	sync func(*os.File) error
+	sync   func(*os.File) error
+	custom bool // sync was given: a Batch calls it per file
 }
 
 // WithSync replaces the data sync Commit does before the rename ((*os.File).Sync
@@ -47,7 +49,7 @@ type options struct {
 func WithSync(sync func(*os.File) error) Option {
 	return func(o *options) {
 		if sync != nil {
-			o.sync = sync
+			o.sync, o.custom = sync, true
 		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 // Batch writes many files under one root and makes their folder entries
 // durable together, in Sync, instead of one folder sync per file. Each file
 // is still synced before its rename, so a crash never leaves a partial file
-// under a final name; what a crash before Sync may lose is a rename itself,
+// under a final name — on Linux by a group commit: the files ready at the
+// same time share one syncfs(2) before their renames; what a crash before Sync may lose is a rename itself,
 // which the caller must be able to redo (the backup run re-downloads a
 // recording it finds incomplete, and advances its state file only after
 // Sync). On Linux Sync is one syncfs(2) of the root's file system; elsewhere
@@ -25,6 +26,9 @@ type Batch struct {
 	dirty     bool
 	dirs      map[string]struct{} // folders with new entries, when perFolder
 	opts      options
+	// group shares the files' data syncs; nil where there is no syncfs
+	// (each file is synced on its own, concurrently).
+	group *group
 }
 
 // maxPendingDirs bounds the folders a Batch remembers: memory must not grow
@@ -34,7 +38,14 @@ const maxPendingDirs = 4096
 // NewBatch returns a batch for files under root; opts apply to each of
 // its files.
 func NewBatch(root string, opts ...Option) *Batch {
-	return &Batch{root: root, perFolder: !haveSyncFS, dirs: map[string]struct{}{}, opts: buildOptions(opts)}
+	b := &Batch{root: root, perFolder: !haveSyncFS, dirs: map[string]struct{}{}, opts: buildOptions(opts)}
+	switch {
+	case b.opts.custom:
+		b.group = newGroup(flushEach(b.opts.sync))
+	case haveSyncFS:
+		b.group = newGroup(flushFS)
+	}
+	return b
 }
 
 // Create is Create for a file of the batch: the folders it makes and the
@@ -49,6 +60,9 @@ func (b *Batch) Create(final string, perm fs.FileMode) (*File, error) {
 		return nil, err
 	}
 	f.batch = b
+	if b.group != nil {
+		f.seq = b.group.opened()
+	}
 	if err := b.touch(dir); err != nil {
 		f.Abort()
 		return nil, err

@@ -29,8 +29,9 @@ func (f *File) CommitNoReplace(size int64) error {
 }
 
 // closeChecked checks the size (when size >= 0), syncs (through the File's
-// sync step; a file system without fsync is not an error) and closes: what
-// Commit and CommitNoReplace do before their renames.
+// sync step, or the Batch's group commit; a file system without fsync is
+// not an error) and closes: what Commit and CommitNoReplace do before their
+// renames.
 func (f *File) closeChecked(size int64) error {
 	if size >= 0 {
 		st, err := f.Stat()
@@ -41,7 +42,11 @@ func (f *File) closeChecked(size int64) error {
 			return fmt.Errorf("write %s: %d bytes written, want %d", f.final, st.Size(), size)
 		}
 	}
-	if err := f.sync(f.File); err != nil && !syncUnsupported(err) {
+	sync := f.sync
+	if f.batch != nil && f.batch.group != nil {
+		sync = func(file *os.File) error { return f.batch.group.sync(file, f.seq) }
+	}
+	if err := sync(f.File); err != nil && !syncUnsupported(err) {
 		return pathErr("sync", f.final, err)
 	}
 	if err := f.Close(); err != nil {

@@ -6,7 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// haveSyncFS: Batch.Sync is one syncfs(2), not a sync per folder.
+// haveSyncFS: Batch.Sync is one syncfs(2), not a sync per folder, and a
+// Batch's files share their data syncs (group commit).
 const haveSyncFS = true
 
 // syncFS flushes the whole file system holding root: one call, however
@@ -21,4 +22,9 @@ func syncFS(root string) error {
 		return pathErr("sync file system of", root, err)
 	}
 	return nil
+}
+
+// syncFSFile flushes the file system holding f.
+func syncFSFile(f *os.File) error {
+	return unix.Syncfs(int(f.Fd()))
 }

@@ -172,13 +172,15 @@ write_rcbs_config() {
 tool_argv() {
 	local tool=$1 mode=$2 dir=$3 src="s3://$W_BUCKET/$W_PREFIX"
 	case $tool:$mode in
-	rcbs:* | rcbs\[*)
-		# "rcbs[numThreads=16,...]" is rcbs with those properties added
-		local only=false props=
+	rcbs:* | rcbs\[* | rcbs@*)
+		# "rcbs[numThreads=16,...]" is rcbs with those properties added;
+		# "rcbs@REV" is rcbs built from that revision (BENCH_RCBS_BASE)
+		local only=false props= bin=$RCBS
 		[ "$mode" = meta ] && only=true
 		[[ $tool == rcbs\[*\] ]] && props=${tool#rcbs[} && props=${props%]}
+		[[ $tool == rcbs@* ]] && bin=$RCBS_BASE
 		write_rcbs_config "$WORK/rcbs.properties" "$dir" "$only" "$props"
-		CMD=("$RCBS" run -config "$WORK/rcbs.properties") ;;
+		CMD=("$bin" run -config "$WORK/rcbs.properties") ;;
 	s5cmd:get) CMD=("$S5CMD" --endpoint-url "$TOOL_S3" --log error cp "$src/*" "$dir/") ;;
 	s5cmd:resync) CMD=("$S5CMD" --endpoint-url "$TOOL_S3" --log error sync "$src/*" "$dir/") ;;
 	rclone:*) CMD=(env RCLONE_CONFIG="$WORK/rclone.conf" RCLONE_CONFIG_BENCH_ENDPOINT="$TOOL_S3" "$RCLONE" copy "bench:$W_BUCKET/$W_PREFIX" "$dir") ;;
