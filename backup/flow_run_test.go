@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // slowDown is S3's 503 SlowDown as the SDK reports it: by status.
@@ -83,5 +84,53 @@ func TestRunSingleModeOneInFlight(t *testing.T) {
 	}
 	if sum.InFlightPeak != 1 {
 		t.Errorf("single mode had %d recordings in flight at once, want 1", sum.InFlightPeak)
+	}
+}
+
+// TestRecordingMediaAtOnce: a recording's media files are requested
+// together — on a link 80 ms away, one round trip for all of them, not
+// one each — and in downloadMode=single one after the other.
+func TestRecordingMediaAtOnce(t *testing.T) {
+	for _, single := range []bool{false, true} {
+		t.Run(fmt.Sprintf("single=%v", single), func(t *testing.T) {
+			w := newWorld(t)
+			ms := []media{
+				{id: "R1.mp3", typ: "audio/mp3", data: blob(1, 3000)},
+				{id: "R2.mp4", typ: "video/mp4", data: blob(2, 4000)},
+				{id: "R3.mp3", typ: "audio/mp3", data: blob(3, 5000)},
+			}
+			w.addRecording("R", day(1, 1), ms...)
+			if single {
+				w.extra = "downloadMode=single\n"
+			}
+			cfg := w.config()
+			var hs *hookStore
+			together := make(chan bool, len(ms))
+			hs = &hookStore{inner: w.store(cfg), hook: func(k int, _ GetInput, obj *Object) (*Object, error) {
+				if k != 1 {
+					return obj, nil
+				}
+				// The first GET waits for the others: they come at once unless
+				// the media are fetched one by one.
+				deadline := time.Now().Add(map[bool]time.Duration{false: 10 * time.Second, true: 300 * time.Millisecond}[single])
+				for len(hs.requests()) < len(ms) && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+				together <- len(hs.requests()) == len(ms)
+				return obj, nil
+			}}
+			deps := w.deps()
+			deps.S3 = hs
+			sum, err := Run(context.Background(), cfg, deps)
+			if err != nil || sum.Downloaded != 1 {
+				t.Fatalf("run: downloaded %d, %v", sum.Downloaded, err)
+			}
+			if got := <-together; got == single {
+				t.Errorf("single=%v: the other GETs came while the first was open: %v", single, got)
+			}
+			checkMedia(t, w.target, map[string][]byte{
+				"2018/01/01/01/R/R1.mp3.bin": ms[0].data, "2018/01/01/01/R/R2.mp4.bin": ms[1].data, "2018/01/01/01/R/R3.mp3.bin": ms[2].data,
+			})
+		})
 	}
 }

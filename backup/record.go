@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/rcbs/rcbs/archive"
 	"github.com/rcbs/rcbs/cms"
 	"github.com/rcbs/rcbs/metadata"
@@ -140,23 +142,35 @@ func (e *engine) catalog(ctx context.Context, dir string, rec metadata.Recording
 // fetchAll writes every kept media file not already on disk. files lists
 // every kept media file with its sha256: of the bytes as they streamed
 // for those written now, read back for those an earlier attempt left.
+// A recording's media are fetched at once (one round trip for all of
+// them on a distant link), except in single download mode; the first
+// failure stops its siblings.
 func (e *engine) fetchAll(ctx context.Context, dir string, kept []metadata.MediaFile) (written int64, files []archive.File, plain bool, err error) {
-	for _, m := range kept {
-		if e.mediaComplete(dir, m) {
-			f, err := hashFile(filepath.Join(dir, m.MediaID+".bin"))
-			if err != nil {
-				return 0, nil, false, err
+	files = make([]archive.File, len(kept))
+	results := make([]fetchResult, len(kept))
+	g, gctx := errgroup.WithContext(ctx)
+	if e.cfg.DownloadMode == "single" {
+		g.SetLimit(1)
+	}
+	for i, m := range kept {
+		g.Go(func() error {
+			if e.mediaComplete(dir, m) {
+				f, err := hashFile(filepath.Join(dir, m.MediaID+".bin"))
+				files[i] = f
+				return err
 			}
-			files = append(files, f)
-			continue
-		}
-		res, err := e.fetchWithRetry(ctx, dir, m)
-		if err != nil {
-			return 0, nil, false, err
-		}
+			res, err := e.fetchWithRetry(gctx, dir, m)
+			results[i] = res
+			files[i] = archive.File{Name: m.MediaID + ".bin", Size: res.bytes, SHA256: res.sha256}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, nil, false, err
+	}
+	for _, res := range results {
 		written += res.bytes
 		plain = plain || res.plain
-		files = append(files, archive.File{Name: m.MediaID + ".bin", Size: res.bytes, SHA256: res.sha256})
 	}
 	return written, files, plain, nil
 }

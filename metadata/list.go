@@ -107,12 +107,15 @@ func (l *lister) listRange(ctx context.Context, r span) (first map[string]struct
 	visited := make(map[string]bool)
 	var prev map[string]struct{}
 	offset, empty := 0, 0
+	var ahead *pageAhead
+	defer func() { ahead.drop() }()
 	for n := 0; ; n++ {
 		if n >= l.c.opts.MaxPages {
 			return first, fmt.Errorf("list recordings %s: more than %d pages; giving up", rangeOf(r.s, r.e), l.c.opts.MaxPages)
 		}
 		visited[u] = true
-		p, err := l.c.fetchPage(ctx, u)
+		p, err := ahead.take(ctx, l.c, u)
+		ahead = nil
 		if err != nil {
 			return first, fmt.Errorf("list recordings %s: %w", rangeOf(r.s, r.e), err)
 		}
@@ -126,18 +129,28 @@ func (l *lister) listRange(ctx context.Context, r span) (first map[string]struct
 		if n > 0 && full && onlyIn(p, prev) {
 			return first, l.splitRange(ctx, r.s, r.e, "the server ignores offset")
 		}
+		// The next page is asked for before this one's recordings are
+		// handed out: its round trip overlaps their downloads.
+		empty = emptyRun(p, empty)
+		emptyStop := empty >= maxEmptyPages && p.next != ""
+		next, nextErr := "", error(nil)
+		if !emptyStop {
+			next, nextErr = l.next(p, u, r.s, r.e, &offset)
+		}
+		if nextErr == nil && next != "" && !visited[next] && n+1 < l.c.opts.MaxPages {
+			ahead = l.c.fetchAhead(ctx, next)
+		}
 		if err := l.deliver(ctx, p); err != nil {
 			return first, err
 		}
 		prev = pageKeys(p)
-		if empty = emptyRun(p, empty); empty >= maxEmptyPages && p.next != "" {
+		if emptyStop {
 			l.c.log.Warn("recordings API: empty pages that still name a next page; taking the range as listed",
 				"range", rangeOf(r.s, r.e).String(), "pages", empty)
 			return first, nil
 		}
-		next, err := l.next(p, u, r.s, r.e, &offset)
-		if err != nil || next == "" {
-			return first, err
+		if nextErr != nil || next == "" {
+			return first, nextErr
 		}
 		if visited[next] {
 			if !full {
@@ -147,6 +160,47 @@ func (l *lister) listRange(ctx context.Context, r span) (first map[string]struct
 		}
 		u = next
 	}
+}
+
+// pageAhead is a page requested before the page before it was delivered.
+type pageAhead struct {
+	url    string
+	done   chan struct{}
+	p      *page
+	err    error
+	cancel context.CancelFunc
+}
+
+// fetchAhead starts fetching the page at u.
+func (c *Client) fetchAhead(ctx context.Context, u string) *pageAhead {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &pageAhead{url: u, done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(a.done)
+		a.p, a.err = c.fetchPage(ctx, u)
+	}()
+	return a
+}
+
+// take is the page at u: the one fetched ahead when it is that page, else
+// fetched now.
+func (a *pageAhead) take(ctx context.Context, c *Client, u string) (*page, error) {
+	if a == nil || a.url != u {
+		a.drop()
+		return c.fetchPage(ctx, u)
+	}
+	<-a.done
+	a.cancel()
+	return a.p, a.err
+}
+
+// drop abandons a page fetched ahead and waits for its request to end.
+func (a *pageAhead) drop() {
+	if a == nil {
+		return
+	}
+	a.cancel()
+	<-a.done
 }
 
 // emptyRun counts consecutive empty pages: run+1 for an empty page, else 0.
