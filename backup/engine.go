@@ -383,9 +383,10 @@ func (e *engine) shard(ctx context.Context, log *slog.Logger, sh sharding.Window
 		g.Go(func() error {
 			for rec := range jobs {
 				held := true // a cancelled run holds the state
-				if e.flow.acquire(ctx) == nil {
+				n := len(e.keptMedia(rec)) // its GETs, fetched at once
+				if e.flow.acquire(ctx, n) == nil {
 					held = e.handle(ctx, log, rec)
-					e.flow.release(!held)
+					e.flow.release(n, !held)
 				}
 				if held {
 					mu.Lock()

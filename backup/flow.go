@@ -5,12 +5,14 @@ import (
 	"sync"
 )
 
-// flow decides how many recordings are in flight at once, adapting to the
+// flow decides how many requests are in flight at once, adapting to the
 // link the way TCP does: it starts small, grows by one with every
-// recording that completes (slow start: the window doubles per round of
+// request that completes (slow start: the window doubles per round of
 // completions) up to a ceiling, and halves when the server throttles (503
 // SlowDown, 429) — then grows again by one per window (additive increase,
-// multiplicative decrease). On a link 80 ms away a fixed 4 in flight
+// multiplicative decrease). A recording takes as many slots as it has
+// media to fetch (they are fetched at once), so the window bounds the
+// GETs in flight, and with them the memory, however media are spread. On a link 80 ms away a fixed 4 in flight
 // leaves the pipe empty; on a throttling server a fixed 64 would make it
 // worse. Safe for concurrent use.
 type flow struct {
@@ -32,12 +34,14 @@ func newFlow(start, ceiling int) *flow {
 	return &flow{limit: float64(start), ceiling: float64(max(ceiling, 1)), slow: true, wake: make(chan struct{}), sinceCut: start}
 }
 
-// acquire waits for a slot or the end of ctx.
-func (f *flow) acquire(ctx context.Context) error {
+// acquire waits for n slots or the end of ctx. A recording with more media
+// than the window goes alone once nothing else is in flight.
+func (f *flow) acquire(ctx context.Context, n int) error {
+	n = max(n, 1)
 	for {
 		f.mu.Lock()
-		if f.inFlight < int(f.limit) {
-			f.inFlight++
+		if f.inFlight+n <= int(f.limit) || f.inFlight == 0 {
+			f.inFlight += n
 			f.peak = max(f.peak, f.inFlight)
 			f.mu.Unlock()
 			return nil
@@ -52,19 +56,20 @@ func (f *flow) acquire(ctx context.Context) error {
 	}
 }
 
-// release returns a slot; ok reports a recording that went through
-// without being throttled, which grows the window.
-func (f *flow) release(ok bool) {
+// release returns n slots; ok reports a recording that went through
+// without being throttled, which grows the window by one per request.
+func (f *flow) release(n int, ok bool) {
+	n = max(n, 1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.inFlight--
-	f.sinceCut++
+	f.inFlight -= n
+	f.sinceCut += n
 	if ok {
 		step := 1.0
 		if !f.slow {
 			step = 1 / f.limit
 		}
-		f.limit = min(f.limit+step, f.ceiling)
+		f.limit = min(f.limit+float64(n)*step, f.ceiling)
 	}
 	close(f.wake)
 	f.wake = make(chan struct{})

@@ -11,10 +11,10 @@ func TestFlowSlowStartThenHalves(t *testing.T) {
 	f := newFlow(4, 64)
 	ctx := context.Background()
 	for range 100 { // one at a time: every completion grows the window by one
-		if err := f.acquire(ctx); err != nil {
+		if err := f.acquire(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
-		f.release(true)
+		f.release(1, true)
 	}
 	if limit, _, _ := f.stats(); limit != 64 {
 		t.Fatalf("after 100 completions in slow start the window is %d, want the ceiling 64", limit)
@@ -25,8 +25,8 @@ func TestFlowSlowStartThenHalves(t *testing.T) {
 		t.Fatalf("after a burst of throttling: window %d, cuts %d; want 32, 1", limit, cuts)
 	}
 	for range 34 { // congestion avoidance: about one window of completions grows it by one
-		f.acquire(ctx)
-		f.release(true)
+		f.acquire(ctx, 1)
+		f.release(1, true)
 	}
 	if limit, _, _ := f.stats(); limit != 33 {
 		t.Errorf("after one window of completions the window is %d, want 33", limit)
@@ -60,7 +60,7 @@ func TestFlowBoundsInFlight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := f.acquire(ctx); err != nil {
+			if err := f.acquire(ctx, 1); err != nil {
 				t.Error(err)
 				return
 			}
@@ -72,7 +72,7 @@ func TestFlowBoundsInFlight(t *testing.T) {
 			mu.Lock()
 			now--
 			mu.Unlock()
-			f.release(true)
+			f.release(1, true)
 		}()
 	}
 	wg.Wait()
@@ -80,11 +80,41 @@ func TestFlowBoundsInFlight(t *testing.T) {
 		t.Errorf("at most %d in flight, want exactly the window 3", most)
 	}
 	for range 3 {
-		f.acquire(ctx)
+		f.acquire(ctx, 1)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := f.acquire(cctx); err != context.Canceled {
+	if err := f.acquire(cctx, 1); err != context.Canceled {
 		t.Errorf("acquire on a full flow with a cancelled context = %v", err)
+	}
+}
+
+// TestFlowCountsRequests: a recording holds a slot per media file it
+// fetches; one with more media than the window goes alone; completions
+// grow the window by the requests they made.
+func TestFlowCountsRequests(t *testing.T) {
+	f := newFlow(4, 100)
+	ctx := context.Background()
+	if err := f.acquire(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := f.acquire(waiting, 2); err != context.DeadlineExceeded {
+		t.Fatalf("3 of 4 slots held, 2 more: got %v, want to wait", err)
+	}
+	f.release(3, true) // slow start: +3
+	if limit, peak, _ := f.stats(); limit != 7 || peak != 3 {
+		t.Fatalf("window %d, peak %d; want 7, 3", limit, peak)
+	}
+	if err := f.acquire(ctx, 20); err != nil { // more than the window, nothing in flight
+		t.Fatal(err)
+	}
+	if _, peak, _ := f.stats(); peak != 20 {
+		t.Errorf("peak %d, want 20: the big recording went alone", peak)
+	}
+	f.release(20, false) // throttled: no growth
+	if limit, _, _ := f.stats(); limit != 7 {
+		t.Errorf("window %d after a throttled recording, want 7", limit)
 	}
 }
