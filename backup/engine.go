@@ -379,14 +379,20 @@ func (e *engine) shard(ctx context.Context, log *slog.Logger, sh sharding.Window
 			return e.offer(ctx, jobs, rec)
 		})
 	})
-	for range e.tun.MaxInFlight { // e.flow decides how many of them work at once
+	workers := 2 * e.tun.MaxInFlight // e.flow decides how many of them fetch at once
+	if e.cfg.DownloadMode == "single" {
+		workers = 1 // the manual's meaning: one recording at a time, its sync included
+	}
+	for range workers {
 		g.Go(func() error {
 			for rec := range jobs {
 				held := true // a cancelled run holds the state
-				n := len(e.keptMedia(rec)) // its GETs, fetched at once
-				if e.flow.acquire(ctx, n) == nil {
-					held = e.handle(ctx, log, rec)
-					e.flow.release(n, !held)
+				// A slot per GET, fetched at once; each comes back when its
+				// bytes are in, so more workers than slots keep the wire busy
+				// while recordings wait for the disk.
+				if s, err := e.flow.take(ctx, len(e.keptMedia(rec))); err == nil {
+					held = e.handle(ctx, log, rec, s)
+					s.end(!held)
 				}
 				if held {
 					mu.Lock()

@@ -32,10 +32,10 @@ type fetchResult struct {
 
 // fetchWithRetry writes one media file, trying up to cfg.Retries times
 // with backoff. Every attempt starts over from a fresh temporary file.
-func (e *engine) fetchWithRetry(ctx context.Context, dir string, m metadata.MediaFile) (fetchResult, error) {
+func (e *engine) fetchWithRetry(ctx context.Context, dir string, m metadata.MediaFile, s *slots) (fetchResult, error) {
 	attempts := max(e.cfg.Retries, 1)
 	for attempt := 1; ; attempt++ {
-		res, err := e.fetch(ctx, dir, m)
+		res, err := e.fetch(ctx, dir, m, s)
 		if err == nil {
 			e.countVerified(res.method)
 		}
@@ -68,7 +68,7 @@ func (e *engine) countVerified(method string) {
 
 // fetch is one attempt: stream the media into a temporary file beside its
 // final name and rename it into place only when complete.
-func (e *engine) fetch(ctx context.Context, dir string, m metadata.MediaFile) (res fetchResult, err error) {
+func (e *engine) fetch(ctx context.Context, dir string, m metadata.MediaFile, s *slots) (res fetchResult, err error) {
 	final, err := within(dir, m.MediaID+".bin")
 	if err != nil {
 		return res, err
@@ -101,6 +101,7 @@ func (e *engine) fetch(ctx context.Context, dir string, m metadata.MediaFile) (r
 		return res, fmt.Errorf("hashed %d of the %d bytes written to %s", h, res.bytes, f.Final())
 	}
 	sink.disk.Sum(res.sha256[:0])
+	s.give() // the request is done; the sync is the disk's business
 	if err := f.Commit(sink.wantSize); err != nil {
 		return res, err
 	}

@@ -95,3 +95,48 @@ func (f *flow) stats() (limit, peak, cuts int) {
 	defer f.mu.Unlock()
 	return int(f.limit), f.peak, f.cuts
 }
+
+// slots are the n slots one recording took. Each media file gives its
+// slot back as soon as its bytes are in (give), before it waits for the
+// disk; the recording gives back the rest when it ends. The window thus
+// counts requests on the wire, not files waiting for a sync. Nil-safe.
+type slots struct {
+	f    *flow
+	mu   sync.Mutex
+	left int
+}
+
+// take waits for n slots (see acquire).
+func (f *flow) take(ctx context.Context, n int) (*slots, error) {
+	n = max(n, 1)
+	if err := f.acquire(ctx, n); err != nil {
+		return nil, err
+	}
+	return &slots{f: f, left: n}, nil
+}
+
+// give returns one slot: a request that completed unthrottled.
+func (s *slots) give() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.left > 0 {
+		s.left--
+		s.f.release(1, true)
+	}
+}
+
+// end returns the slots not given back yet; ok as for release.
+func (s *slots) end(ok bool) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.left > 0 {
+		s.f.release(s.left, ok)
+		s.left = 0
+	}
+}

@@ -134,3 +134,43 @@ func TestRecordingMediaAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSlotBackBeforeSync: a media file gives its slot back once its bytes
+// are in, before it waits for the disk: with one slot, the other
+// recording's GET goes out while the first recording's file is synced.
+func TestSlotBackBeforeSync(t *testing.T) {
+	w := newWorld(t)
+	w.addRecording("A", day(1, 1), media{id: "A.mp3", typ: "audio/mp3", data: blob(1, 3000)})
+	w.addRecording("B", day(1, 2), media{id: "B.mp3", typ: "audio/mp3", data: blob(2, 3000)})
+	cfg := w.config()
+	hs := &hookStore{inner: w.store(cfg)}
+	deps := w.deps()
+	deps.S3 = hs
+	deps.Tuning.MaxInFlight, deps.Tuning.StartInFlight = 1, 1
+	overlapped := make(chan bool, 1)
+	deps.Tuning.FileSync = func(f *os.File) error {
+		if len(overlapped) == 0 { // the first recording's sync
+			deadline := time.Now().Add(10 * time.Second)
+			for len(hs.requests()) < 2 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			overlapped <- len(hs.requests()) == 2
+		}
+		return f.Sync()
+	}
+	sum, err := Run(context.Background(), cfg, deps)
+	if err != nil || sum.Downloaded != 2 {
+		t.Fatalf("run: downloaded %d, %v", sum.Downloaded, err)
+	}
+	select {
+	case ok := <-overlapped:
+		if !ok {
+			t.Error("the second GET waited for the first file's sync: the slot came back only at the recording's end")
+		}
+	default:
+		t.Fatal("premise: no media file was synced through the hook")
+	}
+	if sum.InFlightPeak != 1 {
+		t.Errorf("peak %d requests in flight, want 1 (the window)", sum.InFlightPeak)
+	}
+}

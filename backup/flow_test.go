@@ -118,3 +118,26 @@ func TestFlowCountsRequests(t *testing.T) {
 		t.Errorf("window %d after a throttled recording, want 7", limit)
 	}
 }
+
+// TestSlotsGiveAndEnd: a recording gives back at most the slots it took,
+// some early and the rest at its end; a nil set is a no-op.
+func TestSlotsGiveAndEnd(t *testing.T) {
+	f := newFlow(10, 10)
+	s, err := f.take(context.Background(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.give()
+	if f.inFlight != 2 {
+		t.Fatalf("after one give %d in flight, want 2", f.inFlight)
+	}
+	s.end(false)
+	s.give()
+	s.end(true)
+	if f.inFlight != 0 {
+		t.Errorf("after end and more gives %d in flight, want 0", f.inFlight)
+	}
+	var none *slots
+	none.give()
+	none.end(true)
+}

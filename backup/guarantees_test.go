@@ -67,7 +67,7 @@ func TestFailedIDsBounded(t *testing.T) {
 	n := MaxFailedIDs + 50
 	for i := range n {
 		rec := metadata.Recording{ID: fmt.Sprintf("../BAD%03d", i)} // invalid: fails without any I/O
-		if hold := e.handle(context.Background(), e.log, rec); hold {
+		if hold := e.handle(context.Background(), e.log, rec, nil); hold {
 			t.Fatalf("an invalid recording holds the state")
 		}
 	}

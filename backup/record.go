@@ -30,8 +30,8 @@ const (
 
 // handle processes one recording and books the result; it reports whether
 // the recording must hold the state file back. Called by the workers.
-func (e *engine) handle(ctx context.Context, log *slog.Logger, rec metadata.Recording) (hold bool) {
-	out, bytes, err := e.process(ctx, rec)
+func (e *engine) handle(ctx context.Context, log *slog.Logger, rec metadata.Recording, s *slots) (hold bool) {
+	out, bytes, err := e.process(ctx, rec, s)
 	if out == outFailed && fatal(err) {
 		e.abort(err) // the run stops; the error says why. This one still counts as failed.
 	}
@@ -64,7 +64,7 @@ func (e *engine) handle(ctx context.Context, log *slog.Logger, rec metadata.Reco
 
 // process is the life of one recording: validate, skip when complete,
 // else media first and recording.json last (it marks completion).
-func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, int64, error) {
+func (e *engine) process(ctx context.Context, rec metadata.Recording, s *slots) (outcome, int64, error) {
 	if err := validateRecording(rec); err != nil {
 		return outInvalid, 0, err
 	}
@@ -80,7 +80,7 @@ func (e *engine) process(ctx context.Context, rec metadata.Recording) (outcome, 
 		return outPending, plannedBytes(kept), nil
 	}
 	e.sweepFolder(dir) // what a crash left here; the rest of the tree is not walked
-	written, files, plain, err := e.fetchAll(ctx, dir, kept)
+	written, files, plain, err := e.fetchAll(ctx, dir, kept, s)
 	if ctx.Err() != nil {
 		return outCanceled, 0, ctx.Err()
 	}
@@ -145,7 +145,7 @@ func (e *engine) catalog(ctx context.Context, dir string, rec metadata.Recording
 // A recording's media are fetched at once (one round trip for all of
 // them on a distant link), except in single download mode; the first
 // failure stops its siblings.
-func (e *engine) fetchAll(ctx context.Context, dir string, kept []metadata.MediaFile) (written int64, files []archive.File, plain bool, err error) {
+func (e *engine) fetchAll(ctx context.Context, dir string, kept []metadata.MediaFile, s *slots) (written int64, files []archive.File, plain bool, err error) {
 	files = make([]archive.File, len(kept))
 	results := make([]fetchResult, len(kept))
 	g, gctx := errgroup.WithContext(ctx)
@@ -159,7 +159,7 @@ func (e *engine) fetchAll(ctx context.Context, dir string, kept []metadata.Media
 				files[i] = f
 				return err
 			}
-			res, err := e.fetchWithRetry(gctx, dir, m)
+			res, err := e.fetchWithRetry(gctx, dir, m, s)
 			results[i] = res
 			files[i] = archive.File{Name: m.MediaID + ".bin", Size: res.bytes, SHA256: res.sha256}
 			return err
