@@ -72,9 +72,27 @@ func commands() []command {
 // twice the live heap) lets RSS double over.
 const softMemoryLimit = 200 << 20
 
+// runMemoryLimit is the backup run's: its Go memory is its request window
+// (128 requests, their buffers, connections and goroutines: about 30 MiB
+// live at 80 ms from S3), and at the default pacing it retained up to 46 MiB
+// — with the binary's own pages (~22 MiB), past the 64 MB a run may take.
+// Measured at 80 ms round trips (BENCHMARKS.md, issue 12): 40 MiB keeps the
+// peak RSS near 60 MiB at no measurable CPU cost; 24 MiB made the collector
+// run constantly (twice the CPU). A huge listing page still decodes: past
+// the limit the collector is capped at half the CPU, not stopped.
+const runMemoryLimit = 40 << 20
+
+// memoryLimit is the soft limit for the command args name.
+func memoryLimit(args []string) int64 {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") || args[0] == "run" {
+		return runMemoryLimit
+	}
+	return softMemoryLimit
+}
+
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(softMemoryLimit)
+		debug.SetMemoryLimit(memoryLimit(os.Args[1:]))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)

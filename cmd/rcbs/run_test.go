@@ -285,3 +285,23 @@ func TestRunCommandJSONLogOnFailure(t *testing.T) {
 		t.Errorf("levels %v, want the typo warning first and the error last", levels)
 	}
 }
+
+// The backup run gets the tight memory limit, whether named or implied;
+// every other command the roomy one.
+func TestMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int64
+	}{
+		{nil, runMemoryLimit},
+		{[]string{"run", "-config", "c"}, runMemoryLimit},
+		{[]string{"-config", "c"}, runMemoryLimit},
+		{[]string{"serve", "-config", "c"}, softMemoryLimit},
+		{[]string{"decrypt", "-key", "k", "d"}, softMemoryLimit},
+		{[]string{"demo"}, softMemoryLimit},
+	} {
+		if got := memoryLimit(tc.args); got != tc.want {
+			t.Errorf("memoryLimit(%q) = %d, want %d", tc.args, got, tc.want)
+		}
+	}
+}
