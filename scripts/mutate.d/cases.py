@@ -5,9 +5,14 @@ coverage blocks start after a case's colon and hold no declarations, so
 gremlins never sees those as run — although the tests do run them. This pass applies each such mutant to a
 copy of the module and runs the package's tests, as gremlins would.
 
-usage: cases.py RESULT.json PKG [TIMEOUT_SECONDS] [all]
+usage: cases.py RESULT.json PKG [TIMEOUT_SECONDS] [all|timedout]
 With "all", every NOT COVERED mutant is tried, case expression or not: to
-check, after writing tests, that they now kill what no test reached.
+check, after writing tests, that they now kill what no test reached. With
+"timedout", the mutants gremlins counted as TIMED OUT are run again: on a
+loaded or paused machine a test run can time out without the mutant having
+done anything, and a timed-out mutant counts as killed.
+Run it from a checkout of the commit the result was made on: the result's
+line numbers are that commit's.
 Prints one line per mutant (KILLED/LIVED) and a last line:
 "cases: killed K, lived L".
 """
@@ -34,13 +39,15 @@ def operator_at(line, col):
 def main():
     result, pkg = sys.argv[1], sys.argv[2].strip("./").rstrip("/")
     timeout = int(sys.argv[3]) if len(sys.argv) > 3 else 600
-    everything = len(sys.argv) > 4 and sys.argv[4] == "all"
+    mode = sys.argv[4] if len(sys.argv) > 4 else ""
+    everything = mode in ("all", "timedout")
+    wanted = "TIMED OUT" if mode == "timedout" else "NOT COVERED"
     root = os.getcwd()
     r = json.load(open(result))
     todo = []
     for f in r.get("files", []):
         for m in f.get("mutations", []):
-            if m["status"] == "NOT COVERED":
+            if m["status"] == wanted:
                 todo.append((f["file_name"], m["line"], m["column"], m["type"]))
     work = tempfile.mkdtemp(prefix="rcbs-mutate-cases-")
     try:
