@@ -136,3 +136,38 @@ func TestRealLimitIsUnsupported(t *testing.T) {
 		t.Fatalf("got %v, want ErrUnsupported naming recipientInfo", err)
 	}
 }
+
+// TestTooManyRecipientsToTry: without a certificate every key-transport
+// RecipientInfo would be tried, an RSA decryption each; past
+// maxRecipientBytes of them the file is refused as unsupported, with the
+// way out (-cert) in the message, before any is tried. With the
+// certificate the same file decrypts.
+func TestTooManyRecipientsToTry(t *testing.T) {
+	p := cmstest.NewPKI(t, t.TempDir(), "alice")
+	plain := randomBytes(t, 100)
+	head, ris, body, tail := streamParts(t, fixtures(t, p, plain)["stream"])
+	var set asn1.RawValue
+	asn1.Unmarshal(ris, &set)
+	var ri keyTransRI
+	if _, err := asn1.Unmarshal(set.Bytes, &ri); err != nil {
+		t.Fatal(err)
+	}
+	var many []byte
+	for i := 1; len(many) <= maxRecipientBytes; i++ {
+		other := ri
+		other.RID.Serial = big.NewInt(int64(i))
+		b, err := asn1.Marshal(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		many = append(many, b...)
+	}
+	data := bytes.Join([][]byte{head, derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(many, set.Bytes...)), body, tail}, nil)
+	_, err := decryptBytes(t, data, p, nil)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "(-cert)") {
+		t.Fatalf("without a certificate: %v, want ErrUnsupported naming -cert", err)
+	}
+	if got, err := decryptBytes(t, data, p, p.Cert); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("with the certificate: %d bytes, %v", len(got), err)
+	}
+}
