@@ -62,24 +62,7 @@ func TestIgnoredPartsOverTheLimit(t *testing.T) {
 	attr := derTLV(t, asn1.ClassUniversal, asn1.TagSequence, true, append(oid, derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, value)...))
 	unprotected := derTLV(t, asn1.ClassContextSpecific, 1, true, attr)
 
-	// 4000 recipients: alice's RecipientInfo under other serials, then hers.
-	var set asn1.RawValue
-	asn1.Unmarshal(ris, &set)
-	var ri keyTransRI
-	if _, err := asn1.Unmarshal(set.Bytes, &ri); err != nil {
-		t.Fatal(err)
-	}
-	var many []byte
-	for i := range 4000 {
-		other := ri
-		other.RID.Serial = big.NewInt(int64(i + 1))
-		b, err := asn1.Marshal(other)
-		if err != nil {
-			t.Fatal(err)
-		}
-		many = append(many, b...)
-	}
-	manyRIs := derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(many, set.Bytes...))
+	manyRIs := otherRecipients(t, ris, maxElement) // thousands
 	if len(manyRIs) <= maxElement || len(certs) <= maxElement {
 		t.Fatal("premise: the parts are not over the limit")
 	}
@@ -91,7 +74,7 @@ func TestIgnoredPartsOverTheLimit(t *testing.T) {
 	}{
 		{"originatorInfo", cat(head, originator, ris, body, tail)},
 		{"unprotectedAttrs", cat(head, ris, body, unprotected, tail)},
-		{"4000 recipients", cat(head, manyRIs, body, tail)},
+		{"thousands of recipients", cat(head, manyRIs, body, tail)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +82,7 @@ func TestIgnoredPartsOverTheLimit(t *testing.T) {
 			if err := os.WriteFile(f, tt.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			// premise: openssl reads it (with -recip: one unwrap, not 4001)
+			// premise: openssl reads it (with -recip: one unwrap, not thousands)
 			out := filepath.Join(t.TempDir(), "out")
 			cmstest.OpenSSL(t, "cms", "-decrypt", "-binary", "-inform", "DER", "-in", f, "-inkey", p.KeyFile, "-recip", p.CertFile, "-out", out)
 			if !bytes.Equal(read(t, out), plain) {
@@ -146,6 +129,21 @@ func TestTooManyRecipientsToTry(t *testing.T) {
 	p := cmstest.NewPKI(t, t.TempDir(), "alice")
 	plain := randomBytes(t, 100)
 	head, ris, body, tail := streamParts(t, fixtures(t, p, plain)["stream"])
+	data := bytes.Join([][]byte{head, otherRecipients(t, ris, maxRecipientBytes), body, tail}, nil)
+	_, err := decryptBytes(t, data, p, nil)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "(-cert)") {
+		t.Fatalf("without a certificate: %v, want ErrUnsupported naming -cert", err)
+	}
+	if got, err := decryptBytes(t, data, p, p.Cert); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("with the certificate: %d bytes, %v", len(got), err)
+	}
+}
+
+// otherRecipients returns the RecipientInfos SET ris (alice's alone) with
+// copies of her RecipientInfo under the serials 1, 2, … before hers, as
+// many as it takes to fill more than fill bytes.
+func otherRecipients(t *testing.T, ris []byte, fill int) []byte {
+	t.Helper()
 	var set asn1.RawValue
 	asn1.Unmarshal(ris, &set)
 	var ri keyTransRI
@@ -153,7 +151,7 @@ func TestTooManyRecipientsToTry(t *testing.T) {
 		t.Fatal(err)
 	}
 	var many []byte
-	for i := 1; len(many) <= maxRecipientBytes; i++ {
+	for i := 1; len(many) <= fill; i++ {
 		other := ri
 		other.RID.Serial = big.NewInt(int64(i))
 		b, err := asn1.Marshal(other)
@@ -162,12 +160,5 @@ func TestTooManyRecipientsToTry(t *testing.T) {
 		}
 		many = append(many, b...)
 	}
-	data := bytes.Join([][]byte{head, derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(many, set.Bytes...)), body, tail}, nil)
-	_, err := decryptBytes(t, data, p, nil)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "(-cert)") {
-		t.Fatalf("without a certificate: %v, want ErrUnsupported naming -cert", err)
-	}
-	if got, err := decryptBytes(t, data, p, p.Cert); err != nil || !bytes.Equal(got, plain) {
-		t.Fatalf("with the certificate: %d bytes, %v", len(got), err)
-	}
+	return derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(many, set.Bytes...))
 }
