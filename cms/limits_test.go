@@ -102,18 +102,13 @@ func TestIgnoredPartsOverTheLimit(t *testing.T) {
 func TestRealLimitIsUnsupported(t *testing.T) {
 	p := cmstest.NewPKI(t, t.TempDir(), "alice")
 	head, ris, body, tail := streamParts(t, fixtures(t, p, randomBytes(t, 100))["stream"])
-	var set asn1.RawValue
-	asn1.Unmarshal(ris, &set)
-	var ri keyTransRI
-	if _, err := asn1.Unmarshal(set.Bytes, &ri); err != nil {
-		t.Fatal(err)
-	}
+	ri, own := aliceRecipient(t, ris)
 	ri.EncryptedKey = make([]byte, maxElement+10)
 	b, err := asn1.Marshal(ri)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bigRIs := derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(b, set.Bytes...))
+	bigRIs := derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(b, own...))
 	_, err = decryptBytes(t, bytes.Join([][]byte{head, bigRIs, body, tail}, nil), p, p.Cert)
 	if !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "recipientInfo") {
 		t.Fatalf("got %v, want ErrUnsupported naming recipientInfo", err)
@@ -144,12 +139,7 @@ func TestTooManyRecipientsToTry(t *testing.T) {
 // many as it takes to fill more than fill bytes.
 func otherRecipients(t *testing.T, ris []byte, fill int) []byte {
 	t.Helper()
-	var set asn1.RawValue
-	asn1.Unmarshal(ris, &set)
-	var ri keyTransRI
-	if _, err := asn1.Unmarshal(set.Bytes, &ri); err != nil {
-		t.Fatal(err)
-	}
+	ri, own := aliceRecipient(t, ris)
 	var many []byte
 	for i := 1; len(many) <= fill; i++ {
 		other := ri
@@ -160,5 +150,81 @@ func otherRecipients(t *testing.T, ris []byte, fill int) []byte {
 		}
 		many = append(many, b...)
 	}
-	return derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(many, set.Bytes...))
+	return derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, append(many, own...))
+}
+
+// aliceRecipient parses the one RecipientInfo in the SET ris and returns it
+// with its DER.
+func aliceRecipient(t *testing.T, ris []byte) (keyTransRI, []byte) {
+	t.Helper()
+	var set asn1.RawValue
+	asn1.Unmarshal(ris, &set)
+	var ri keyTransRI
+	if rest, err := asn1.Unmarshal(set.Bytes, &ri); err != nil || len(rest) > 0 {
+		t.Fatalf("premise: not one RecipientInfo: %v", err)
+	}
+	return ri, set.Bytes
+}
+
+// TestRecipientsToTryBound: the bound is on the bytes of the RecipientInfos
+// kept to be tried, maxRecipientBytes included. Here they all name alice
+// (her own, then copies with longer encrypted keys that are never
+// unwrapped: her certificate picks the first), so only one RSA decryption
+// is made whatever their number.
+func TestRecipientsToTryBound(t *testing.T) {
+	p := cmstest.NewPKI(t, t.TempDir(), "alice")
+	plain := randomBytes(t, 100)
+	head, ris, body, tail := streamParts(t, fixtures(t, p, plain)["stream"])
+	for _, total := range []int{maxRecipientBytes, maxRecipientBytes + 1} {
+		set := derTLV(t, asn1.ClassUniversal, asn1.TagSet, true, recipientsOfSize(t, ris, total))
+		got, err := decryptBytes(t, bytes.Join([][]byte{head, set, body, tail}, nil), p, p.Cert)
+		if total <= maxRecipientBytes && (err != nil || !bytes.Equal(got, plain)) {
+			t.Fatalf("%d bytes of recipients: %d bytes, %v", total, len(got), err)
+		}
+		if total > maxRecipientBytes && !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("%d bytes of recipients: %v, want ErrUnsupported", total, err)
+		}
+	}
+}
+
+// recipientsOfSize returns alice's RecipientInfo from the SET ris followed
+// by copies of it whose encrypted keys are lengthened so that the whole is
+// exactly total bytes of DER.
+func recipientsOfSize(t *testing.T, ris []byte, total int) []byte {
+	t.Helper()
+	ri, own := aliceRecipient(t, ris)
+	marshal := func(keyLen int) []byte {
+		c := ri
+		c.EncryptedKey = make([]byte, keyLen)
+		b, err := asn1.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	out := bytes.Clone(own)
+	full := marshal(1000)
+	for total-len(out) > 2*len(full) {
+		out = append(out, full...)
+	}
+	// The rest in one or two copies of at least half a full one: all
+	// lengths take two bytes, so that every size can be made.
+	for total > len(out) {
+		want := total - len(out)
+		if want > len(full) {
+			want /= 2
+		}
+		keyLen := len(ri.EncryptedKey)
+		for len(marshal(keyLen)) < want {
+			keyLen++
+		}
+		if len(marshal(keyLen)) != want {
+			t.Fatalf("premise: no RecipientInfo of %d bytes", want)
+		}
+		out = append(out, marshal(keyLen)...)
+	}
+	if len(out) != total {
+		t.Fatalf("premise: %d bytes of recipients, want %d", len(out), total)
+	}
+	return out
 }
