@@ -28,6 +28,11 @@ func TestHighTagNumbers(t *testing.T) {
 		{name: "[CONTEXT 0xfffff01], four digits", in: []byte{0x9f, 0xff, 0xff, 0xfe, 0x01, 0x00}, class: 2, tag: 0xfffff01, content: []byte{}},
 		{name: "UNIVERSAL 257 constructed, indefinite", in: []byte{0x3f, 0x82, 0x01, 0x80, 0x04, 0x01, 'x', 0x00, 0x00},
 			tag: 257, constructed: true, content: []byte{0x04, 0x01, 'x'}, der: []byte{0x3f, 0x82, 0x01, 0x03, 0x04, 0x01, 'x'}},
+		// Tag numbers whose low byte has any of the top three bits set.
+		{name: "[PRIVATE 1000], two digits", in: []byte{0xdf, 0x87, 0x68, 0x02, 'a', 'b'}, class: 3, tag: 1000, content: []byte("ab")},
+		{name: "[CONTEXT 2^28 - 1], four digits", in: []byte{0x9f, 0xff, 0xff, 0xff, 0x7f, 0x00}, class: 2, tag: 1<<28 - 1, content: []byte{}},
+		{name: "UNIVERSAL 128 constructed, indefinite", in: []byte{0x3f, 0x81, 0x00, 0x80, 0x04, 0x01, 'x', 0x00, 0x00},
+			tag: 128, constructed: true, content: []byte{0x04, 0x01, 'x'}, der: []byte{0x3f, 0x81, 0x00, 0x03, 0x04, 0x01, 'x'}},
 		{name: "five digits", in: []byte{0x9f, 0x81, 0x80, 0x80, 0x80, 0x00, 0x00}, err: ErrMalformed, errText: "tag number too large"},
 		{name: "leading zero digit", in: []byte{0x9f, 0x80, 0x1f, 0x00}, err: ErrMalformed, errText: "non-minimal tag"},
 		{name: "cut in the tag", in: []byte{0x9f, 0x87}, err: ErrTruncated},

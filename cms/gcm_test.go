@@ -129,6 +129,7 @@ func TestAuthAttrs(t *testing.T) {
 		{"contentType", contentType, dataOID},
 		{"[APPLICATION 31]", private, []byte{0x5f, 0x1f, 0x01, 'x'}},
 		{"[PRIVATE 1025]", private, []byte{0xdf, 0x88, 0x01, 0x01, 'x'}},
+		{"[PRIVATE 1000]", private, []byte{0xdf, 0x87, 0x68, 0x01, 'x'}},
 		{"[CONTEXT 1025] constructed", private, []byte{0xbf, 0x88, 0x01, 0x03, 0x04, 0x01, 'x'}},
 	}
 	for _, tt := range tests {
