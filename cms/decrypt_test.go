@@ -3,6 +3,7 @@ package cms
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"os"
@@ -131,4 +132,73 @@ func TestDecryptWrongRecipient(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecryptContentPieces: BER lets the encryptedContent be a constructed
+// OCTET STRING whose pieces are themselves constructed, of definite or
+// indefinite length, or empty (X.690 §8.7.3). openssl -stream writes one
+// level of primitive pieces; other BER writers nest. The plaintext is
+// openssl's for each layout.
+func TestDecryptContentPieces(t *testing.T) {
+	dir := t.TempDir()
+	p := cmstest.NewPKI(t, dir, "alice")
+	plain := randomBytes(t, 100)
+	head, content, tail := contentPieces(t, read(t, opensslEncrypt(t, dir, plain, variant{"aes256 -stream", []string{"-aes256", "-stream"}}, p)))
+	piece := func(b []byte) []byte { return derTLV(t, asn1.ClassUniversal, asn1.TagOctetString, false, b) }
+	nested := func(parts ...[]byte) []byte { return cat([]byte{0x24, 0x80}, cat(parts...), []byte{0, 0}) }
+	nestedDefinite := func(parts ...[]byte) []byte {
+		return derTLV(t, asn1.ClassUniversal, asn1.TagOctetString, true, cat(parts...))
+	}
+	c, k, m := content, 10, 50
+	tests := []struct {
+		name   string
+		pieces []byte
+	}{
+		{"one nested piece", nested(piece(c))},
+		{"two levels, then a piece", cat(nested(piece(c[:k]), nested(piece(c[k:m]))), piece(c[m:]))},
+		{"three levels", nested(nested(nested(piece(c[:k])), piece(c[k:m])), piece(c[m:]))},
+		{"definite nested piece", cat(nestedDefinite(piece(c[:k]), piece(c[k:m])), piece(c[m:]))},
+		{"empty pieces", cat(piece(nil), nested(), piece(c[:k]), nested(piece(nil)), piece(c[k:]))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := cat(head, tt.pieces, tail)
+			f := filepath.Join(t.TempDir(), "f.bin")
+			if err := os.WriteFile(f, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got := cmstest.Decrypt(t, f, p.KeyFile); !bytes.Equal(got, plain) {
+				t.Fatal("premise: openssl decrypts something else")
+			}
+			got, err := decryptBytes(t, data, p, p.Cert)
+			if err != nil || !bytes.Equal(got, plain) {
+				t.Fatalf("got %d bytes, %v; want openssl's %d", len(got), err, len(plain))
+			}
+		})
+	}
+}
+
+// contentPieces splits an openssl -stream file around the primitive pieces
+// of its encryptedContent [0]: what comes before them (up to and including
+// the [0] header), their joined bytes, and the rest (from the [0]'s
+// end-of-contents on).
+func contentPieces(t *testing.T, data []byte) (head, content, tail []byte) {
+	t.Helper()
+	i := bytes.Index(data, []byte{0xa0, 0x80, 0x04})
+	if i < 0 {
+		t.Fatal("premise: no streamed content")
+	}
+	rest := data[i+2:]
+	for len(rest) > 0 && rest[0] == 0x04 {
+		var piece asn1.RawValue
+		var err error
+		if rest, err = asn1.Unmarshal(rest, &piece); err != nil {
+			t.Fatalf("premise: content piece: %v", err)
+		}
+		content = append(content, piece.Bytes...)
+	}
+	if !bytes.HasPrefix(rest, []byte{0, 0}) {
+		t.Fatal("premise: the pieces do not end with an end-of-contents")
+	}
+	return data[:i+2], content, rest
 }

@@ -65,6 +65,36 @@ func TestEncryptSizeMismatch(t *testing.T) {
 	}
 }
 
+// TestEncryptReadError: a reader that fails, before or after giving the
+// declared bytes, fails Encrypt with its own error (an I/O error to retry,
+// not a size mismatch); one that stalls after them is not waited on forever.
+func TestEncryptReadError(t *testing.T) {
+	p := cmstest.NewPKI(t, t.TempDir(), "alice")
+	boom := errors.New("connection reset")
+	tests := []struct {
+		name string
+		r    io.Reader
+		want error
+	}{
+		{"fails halfway", io.MultiReader(bytes.NewReader(make([]byte, 50)), failReader{boom}), boom},
+		{"fails after the declared bytes", io.MultiReader(bytes.NewReader(make([]byte, 100)), failReader{boom}), boom},
+		{"stalls after the declared bytes", io.MultiReader(bytes.NewReader(make([]byte, 100)), failReader{nil}), io.ErrNoProgress},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Encrypt(io.Discard, tt.r, 100, []*x509.Certificate{p.Cert}, AES128CBC, rand.Reader)
+			if !errors.Is(err, tt.want) || errors.Is(err, ErrSize) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// failReader returns err and no bytes on every Read (0, nil when err is nil).
+type failReader struct{ err error }
+
+func (r failReader) Read([]byte) (int, error) { return 0, r.err }
+
 func TestEncryptRejects(t *testing.T) {
 	p := cmstest.NewPKI(t, t.TempDir(), "alice")
 	one := []*x509.Certificate{p.Cert}
@@ -100,6 +130,31 @@ func TestParseCipher(t *testing.T) {
 		got, err := ParseCipher(tt.in)
 		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
 			t.Errorf("ParseCipher(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+// TestCipherString: a cipher is named as ParseCipher reads it, with the key
+// transport after it only when it is not the default.
+func TestCipherString(t *testing.T) {
+	tests := []struct {
+		c    Cipher
+		want string
+	}{
+		{AES128CBC, "AES-128"},
+		{DES3CBC, "DES-EDE3"},
+		{AES192CBC.WithKeyTransport(OAEPSHA256), "AES-192"},
+		{AES256CBC.WithKeyTransport(PKCS1v15), "AES-256 RSA-PKCS1v15"},
+		{Cipher(99), "Cipher(99)"},
+	}
+	for _, tt := range tests {
+		if got := tt.c.String(); got != tt.want {
+			t.Errorf("%d: %q, want %q", int(tt.c), got, tt.want)
+		}
+	}
+	for _, c := range []Cipher{AES128CBC, AES192CBC, AES256CBC, DES3CBC} {
+		if back, err := ParseCipher(c.String()); err != nil || back != c {
+			t.Errorf("ParseCipher(%q) = %v, %v", c.String(), back, err)
 		}
 	}
 }

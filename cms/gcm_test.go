@@ -110,25 +110,59 @@ func TestGCMCounterWrap(t *testing.T) {
 	}
 }
 
-// TestAuthAttrs builds an AuthEnvelopedData with authAttrs (openssl's CLI
-// writes none), which GCM authenticates as a DER SET.
+// TestAuthAttrs builds AuthEnvelopedData with authAttrs (openssl's CLI
+// writes none), which GCM authenticates as a DER SET: Decrypt re-encodes
+// them from what it read, so each value must come out byte for byte, high
+// tag numbers included. The tag is the standard library's AES-GCM over the
+// SET's DER (openssl 3.0 cannot be the judge: it misreads authAttrs as [2]
+// and refuses such files, openssl/openssl#26101).
 func TestAuthAttrs(t *testing.T) {
 	p := cmstest.NewPKI(t, t.TempDir(), "alice")
-	plain := randomBytes(t, 1000)
-	data, attrsAt := authEnveloped(t, p.Cert, plain)
-	got, err := decryptBytes(t, data, p, p.Cert)
-	if err != nil || !bytes.Equal(got, plain) {
-		t.Fatalf("got %d bytes, %v", len(got), err)
+	dataOID, _ := asn1.Marshal(oidData)
+	contentType := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	private := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1} // an attribute rcbs knows nothing of
+	tests := []struct {
+		name  string
+		oid   asn1.ObjectIdentifier
+		value []byte // the attribute's one value
+	}{
+		{"contentType", contentType, dataOID},
+		{"[APPLICATION 31]", private, []byte{0x5f, 0x1f, 0x01, 'x'}},
+		{"[PRIVATE 1025]", private, []byte{0xdf, 0x88, 0x01, 0x01, 'x'}},
+		{"[PRIVATE 1000]", private, []byte{0xdf, 0x87, 0x68, 0x01, 'x'}},
+		{"[CONTEXT 1025] constructed", private, []byte{0xbf, 0x88, 0x01, 0x03, 0x04, 0x01, 'x'}},
 	}
-	bad := bytes.Clone(data)
-	bad[attrsAt+15] ^= 1 // inside the attribute's OID
-	if _, err := decryptBytes(t, bad, p, p.Cert); !errors.Is(err, ErrAuth) {
-		t.Fatalf("tampered authAttrs: %v, want ErrAuth", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plain := randomBytes(t, 1000)
+			attr := attribute(t, tt.oid, tt.value)
+			data, attrsAt := authEnveloped(t, p.Cert, plain, attr)
+			got, err := decryptBytes(t, data, p, p.Cert)
+			if err != nil || !bytes.Equal(got, plain) {
+				t.Fatalf("got %d bytes, %v", len(got), err)
+			}
+			bad := bytes.Clone(data)
+			bad[attrsAt+1+len(attr)] ^= 1 // the value's last byte
+			if _, err := decryptBytes(t, bad, p, p.Cert); !errors.Is(err, ErrAuth) {
+				t.Fatalf("tampered authAttrs: %v, want ErrAuth", err)
+			}
+		})
 	}
 }
 
-// authEnveloped returns the DER and the offset of the authAttrs.
-func authEnveloped(t *testing.T, cert *x509.Certificate, plain []byte) ([]byte, int) {
+// attribute is the DER of an Attribute of one value.
+func attribute(t *testing.T, oid asn1.ObjectIdentifier, value []byte) []byte {
+	t.Helper()
+	o, err := asn1.Marshal(oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tlv(0x30, int64(len(o)+2+len(value)), cat(o, tlv(0x31, int64(len(value)), value)))
+}
+
+// authEnveloped returns the DER of an AuthEnvelopedData of plain for cert
+// with the one authenticated attribute attr, and the offset of the authAttrs.
+func authEnveloped(t *testing.T, cert *x509.Certificate, plain, attr []byte) ([]byte, int) {
 	key, nonce := randomBytes(t, 16), randomBytes(t, 12)
 	//lint:ignore SA1019 the cloud wraps keys with PKCS#1 v1.5: the test builds what it sends.
 	ek, err := rsa.EncryptPKCS1v15(rand.Reader, cert.PublicKey.(*rsa.PublicKey), key)
@@ -139,9 +173,7 @@ func authEnveloped(t *testing.T, cert *x509.Certificate, plain []byte) ([]byte, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	oidContentType, _ := asn1.Marshal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3})
 	dataOID, _ := asn1.Marshal(oidData)
-	attr := tlv(0x30, int64(len(oidContentType)+2+len(dataOID)), append(oidContentType, tlv(0x31, int64(len(dataOID)), dataOID)...))
 	aad := tlv(0x31, int64(len(attr)), attr)
 	block, _ := aes.NewCipher(key)
 	aead, _ := cipher.NewGCM(block)
@@ -165,3 +197,24 @@ func authEnveloped(t *testing.T, cert *x509.Certificate, plain []byte) ([]byte, 
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// TestGCMLengthLimit: NIST SP 800-38D §5.2.1.1 bounds GCM's plaintext at
+// 2^39 − 256 bits; past it the 32-bit counter would reuse keystream. 64 GiB
+// cannot go through a test, so the byte counter is set as if all but the
+// last block had: the block that reaches the bound exactly is decrypted,
+// one byte more is refused.
+func TestGCMLengthLimit(t *testing.T) {
+	const limit = (1<<39 - 256) / 8 // bytes
+	block, err := aes.NewCipher(randomBytes(t, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newGCMStream(block, randomBytes(t, 12))
+	s.n = limit - 16
+	if err := s.xor(make([]byte, 16)); err != nil {
+		t.Fatalf("the block that reaches the bound: %v", err)
+	}
+	if err := s.xor(make([]byte, 1)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("one byte past 2^39 − 256 bits: %v, want ErrMalformed", err)
+	}
+}

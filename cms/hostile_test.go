@@ -5,10 +5,14 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/rcbs/rcbs/cms/cmstest"
@@ -291,4 +295,74 @@ func (c *choppy) Read(p []byte) (int, error) {
 	k := copy(p[:min(len(p), c.n)], c.data)
 	c.data = c.data[k:]
 	return k, nil
+}
+
+// TestDecryptSaysWhere: a DER file with something left over inside a
+// definite-length element (an element after the content, a stray
+// end-of-contents, a second attribute set) is refused with the offset
+// where the stray bytes start, and how many there are, so that an admin can
+// find them with openssl asn1parse. openssl refuses these files too.
+func TestDecryptSaysWhere(t *testing.T) {
+	dir := t.TempDir()
+	p := cmstest.NewPKI(t, dir, "alice")
+	f := opensslEncrypt(t, dir, randomBytes(t, 100), variant{"aes128", []string{"-aes128"}}, p)
+	tests := []struct {
+		name              string
+		inECI, inEnvelope []byte // appended to the encryptedContentInfo, to the EnvelopedData
+		stray             int    // the last bytes of the file that are wrong
+		want              string // with %d for the offset where they start
+	}{
+		{"element after the content", []byte{0x04, 0x01, 0x00}, nil, 3, "3 unread bytes at offset %d"},
+		{"end-of-contents in a definite length", nil, []byte{0x00, 0x00}, 2, "unexpected end-of-contents at offset %d"},
+		// The first set is skipped as unprotectedAttrs.
+		{"two attribute sets", nil, []byte{0xa1, 0x00, 0xa1, 0x00}, 2, "2 unread bytes at offset %d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := appendInEnveloped(t, read(t, f), tt.inECI, tt.inEnvelope)
+			bad := filepath.Join(t.TempDir(), "bad.bin")
+			if err := os.WriteFile(bad, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cmstest.TryOpenSSL("cms", "-decrypt", "-binary", "-inform", "DER", "-in", bad, "-inkey", p.KeyFile); err == nil {
+				t.Fatal("premise: openssl decrypts it")
+			}
+			_, err := decryptBytes(t, data, p, p.Cert)
+			if want := fmt.Sprintf(tt.want, len(data)-tt.stray); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("got %v, want ErrMalformed saying %q", err, want)
+			}
+		})
+	}
+}
+
+// appendInEnveloped appends bytes inside a DER EnvelopedData file's
+// encryptedContentInfo and inside its EnvelopedData, lengths adjusted.
+func appendInEnveloped(t *testing.T, der, inECI, inEnvelope []byte) []byte {
+	t.Helper()
+	var ci, oid, explicit, env, version, ris, eci asn1.RawValue
+	rest, err := asn1.Unmarshal(der, &ci)
+	if err == nil && len(rest) == 0 {
+		rest, err = asn1.Unmarshal(ci.Bytes, &oid)
+	}
+	if err == nil {
+		_, err = asn1.Unmarshal(rest, &explicit)
+	}
+	if err == nil {
+		_, err = asn1.Unmarshal(explicit.Bytes, &env)
+	}
+	if err == nil {
+		rest, err = asn1.Unmarshal(env.Bytes, &version)
+	}
+	if err == nil {
+		rest, err = asn1.Unmarshal(rest, &ris)
+	}
+	if err == nil {
+		rest, err = asn1.Unmarshal(rest, &eci)
+	}
+	if err != nil || len(rest) > 0 {
+		t.Fatalf("premise: not a DER EnvelopedData without attributes: %v", err)
+	}
+	eciDER := derTLV(t, asn1.ClassUniversal, asn1.TagSequence, true, cat(eci.Bytes, inECI))
+	envDER := derTLV(t, asn1.ClassUniversal, asn1.TagSequence, true, cat(version.FullBytes, ris.FullBytes, eciDER, inEnvelope))
+	return derTLV(t, asn1.ClassUniversal, asn1.TagSequence, true, cat(oid.FullBytes, derTLV(t, asn1.ClassContextSpecific, 0, true, envDER)))
 }

@@ -22,6 +22,7 @@ func TestParseKey(t *testing.T) {
 	cmstest.OpenSSL(t, "pkey", "-aes256", "-in", p.KeyFile, "-out", file("pkey.pem"), "-passout", "pass:"+pass)
 	cmstest.OpenSSL(t, "rsa", "-traditional", "-aes256", "-in", p.KeyFile, "-out", file("legacy.pem"), "-passout", "pass:"+pass)
 	cmstest.OpenSSL(t, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", file("ec.pem"))
+	cmstest.OpenSSL(t, "pkey", "-traditional", "-in", file("ec.pem"), "-out", file("sec1.pem"))
 	cmstest.OpenSSL(t, "pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES", "-in", p.KeyFile, "-out", file("pbes1.pem"), "-passout", "pass:"+pass)
 	cmstest.OpenSSL(t, "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", p.KeyFile, "-out", file("emptypass.pem"), "-passout", "pass:")
 	cmstest.OpenSSL(t, "pkey", "-in", p.KeyFile, "-outform", "DER", "-out", file("key.der"))
@@ -30,6 +31,11 @@ func TestParseKey(t *testing.T) {
 	// A label that does not match the body: openssl reads by content.
 	pkcs1AsPKCS8 := []byte(strings.ReplaceAll(string(read(t, file("pkcs1.pem"))), "RSA PRIVATE KEY", "PRIVATE KEY"))
 	pkcs8AsPKCS1 := []byte(strings.ReplaceAll(string(read(t, p.KeyFile)), " PRIVATE KEY", " RSA PRIVATE KEY"))
+	sec1 := string(read(t, file("sec1.pem")))
+	if !strings.Contains(sec1, "BEGIN EC PRIVATE KEY") {
+		t.Fatal("premise: openssl pkey -traditional wrote no SEC1 EC key")
+	}
+	sec1AsPKCS8 := []byte(strings.ReplaceAll(sec1, "EC PRIVATE KEY", "PRIVATE KEY"))
 
 	tests := []struct {
 		name string
@@ -58,6 +64,8 @@ func TestParseKey(t *testing.T) {
 		{"der", read(t, file("key.der")), "", false, "openssl pkey -inform DER -in KEY -out KEY.pem"},
 		{"512 bits", read(t, file("small.pem")), "", false, "512 bits"},
 		{"ec named", read(t, file("ec.pem")), "", false, "an EC key"},
+		{"sec1 ec named", []byte(sec1), "", false, "an EC key"},
+		{"sec1 ec labelled PRIVATE KEY named", sec1AsPKCS8, "", false, "an EC key"},
 		{"wrong passphrase named", read(t, file("enc256.pem")), "wrong horse", false, "wrong passphrase"},
 		{"no passphrase named", read(t, file("enc256.pem")), "", false, "RCBS_KEY_PASSPHRASE"},
 	}

@@ -23,10 +23,17 @@ func nameDER(t *testing.T, atvs ...any) []byte {
 	var rdns []byte
 	for i := 0; i < len(atvs); i += 3 {
 		oid, tag, v := atvs[i].(asn1.ObjectIdentifier), atvs[i+1].(int), []byte(atvs[i+2].(string))
-		if tag == tagBMPString {
+		switch tag {
+		case tagBMPString:
 			var u []byte
 			for _, r := range atvs[i+2].(string) {
 				u = append(u, byte(r>>8), byte(r))
+			}
+			v = u
+		case tagUniversalString:
+			var u []byte
+			for _, r := range atvs[i+2].(string) {
+				u = append(u, byte(r>>24), byte(r>>16), byte(r>>8), byte(r))
 			}
 			v = u
 		}
@@ -57,6 +64,18 @@ var (
 // (nobody verifies it here, as openssl cms does not either).
 func certIssuedBy(t *testing.T, p cmstest.PKI, issuer []byte, serial int64, name string) (*x509.Certificate, string) {
 	t.Helper()
+	file := certFileIssuedBy(t, p, issuer, serial, name)
+	c, err := ParseCertificate(read(t, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, file
+}
+
+// certFileIssuedBy is certIssuedBy for openssl alone: Go's x509 cannot
+// read every issuer Name (a UniversalString, say).
+func certFileIssuedBy(t *testing.T, p cmstest.PKI, issuer []byte, serial int64, name string) string {
+	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial),
 		Subject:      pkix.Name{CommonName: "recipient"},
@@ -68,15 +87,11 @@ func certIssuedBy(t *testing.T, p cmstest.PKI, issuer []byte, serial int64, name
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
 	file := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return c, file
+	return file
 }
 
 // TestMatchIssuerCanonical: -cert finds the recipient when the file names
@@ -89,30 +104,36 @@ func TestMatchIssuerCanonical(t *testing.T) {
 	printable := nameDER(t, oidC, tagPrintableString, "DE", oidO, tagPrintableString, "Example Corp", oidCN, tagPrintableString, "Recordings CA")
 	tests := []struct {
 		name   string
-		issuer []byte
+		issuer []byte // the certificate's; the file names printable
 		serial int64
 		match  bool
+		// inFile swaps them: the file names issuer, the certificate
+		// printable. Go's x509 reads no certificate whose issuer has a
+		// UniversalString, but a producer may write one into the file.
+		inFile bool
 	}{
-		{"same bytes", printable, 7, true},
-		{"UTF8String", nameDER(t, oidC, tagPrintableString, "DE", oidO, tagUTF8String, "Example Corp", oidCN, tagUTF8String, "Recordings CA"), 7, true},
-		{"BMPString", nameDER(t, oidC, tagPrintableString, "DE", oidO, tagBMPString, "Example Corp", oidCN, tagBMPString, "Recordings CA"), 7, true},
-		{"letter case and spaces", nameDER(t, oidC, tagPrintableString, "de", oidO, tagUTF8String, " EXAMPLE   corp ", oidCN, tagUTF8String, "recordings ca"), 7, true},
-		{"other name", nameDER(t, oidC, tagPrintableString, "DE", oidO, tagUTF8String, "Example Corp", oidCN, tagUTF8String, "Recordings CA 2"), 7, false},
-		{"other order", nameDER(t, oidO, tagUTF8String, "Example Corp", oidC, tagPrintableString, "DE", oidCN, tagUTF8String, "Recordings CA"), 7, false},
-		{"other serial", printable, 8, false},
+		{"same bytes", printable, 7, true, false},
+		{"UTF8String", nameDER(t, oidC, tagPrintableString, "DE", oidO, tagUTF8String, "Example Corp", oidCN, tagUTF8String, "Recordings CA"), 7, true, false},
+		{"BMPString", nameDER(t, oidC, tagPrintableString, "DE", oidO, tagBMPString, "Example Corp", oidCN, tagBMPString, "Recordings CA"), 7, true, false},
+		{"UniversalString in the file", nameDER(t, oidC, tagPrintableString, "DE", oidO, tagUniversalString, "Example Corp", oidCN, tagUniversalString, "Recordings CA"), 7, true, true},
+		{"letter case and spaces", nameDER(t, oidC, tagPrintableString, "de", oidO, tagUTF8String, " EXAMPLE   corp ", oidCN, tagUTF8String, "recordings ca"), 7, true, false},
+		{"other name", nameDER(t, oidC, tagPrintableString, "DE", oidO, tagUTF8String, "Example Corp", oidCN, tagUTF8String, "Recordings CA 2"), 7, false, false},
+		{"other name in UniversalString in the file", nameDER(t, oidC, tagPrintableString, "DE", oidO, tagUniversalString, "Example Corp", oidCN, tagUniversalString, "Recordings CB"), 7, false, true},
+		{"other order", nameDER(t, oidO, tagUTF8String, "Example Corp", oidC, tagPrintableString, "DE", oidCN, tagUTF8String, "Recordings CA"), 7, false, false},
+		{"other serial", printable, 8, false, false},
 	}
-	_, encryptedTo := certIssuedBy(t, p, printable, 7, "printable.crt")
 	plain := []byte("a recording")
-	file := opensslEncrypt(t, dir, plain, variant{"aes128", []string{"-aes128"}}, cmstest.PKI{CertFile: encryptedTo})
-	enc, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cert, certFile := certIssuedBy(t, p, tt.issuer, tt.serial, "c.crt")
+			fileIssuer, certIssuer := printable, tt.issuer
+			if tt.inFile {
+				fileIssuer, certIssuer = tt.issuer, printable
+			}
+			encryptedTo := certFileIssuedBy(t, p, fileIssuer, 7, "to.crt")
+			file := opensslEncrypt(t, t.TempDir(), plain, variant{"aes128", []string{"-aes128"}}, cmstest.PKI{CertFile: encryptedTo})
+			cert, certFile := certIssuedBy(t, p, certIssuer, tt.serial, "c.crt")
 			var out bytes.Buffer
-			err := Decrypt(&out, bytes.NewReader(enc), p.Key, cert)
+			err := Decrypt(&out, bytes.NewReader(read(t, file)), p.Key, cert)
 			if tt.match != (err == nil) || (err == nil && !bytes.Equal(out.Bytes(), plain)) {
 				t.Fatalf("Decrypt with -cert: %v, want match %v", err, tt.match)
 			}
