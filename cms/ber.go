@@ -247,15 +247,16 @@ type node struct {
 
 // der re-encodes the node with a definite length.
 func (n node) der() []byte {
-	id := byte(n.class<<6) | byte(n.tag)
+	// A tag number of 31 or more goes after the identifier octet, whose
+	// low five bits then say only "high tag" (0x1f): OR-ing the number in
+	// would spill into the form and class bits.
+	id := byte(n.class<<6) | byte(min(n.tag, 0x1f))
 	if n.constructed {
 		id |= 0x20
 	}
-	var out []byte
-	if n.tag < 0x1f {
-		out = []byte{id}
-	} else {
-		out = append([]byte{id | 0x1f}, base128(n.tag)...)
+	out := []byte{id}
+	if n.tag >= 0x1f {
+		out = append(out, base128(n.tag)...)
 	}
 	return append(append(out, derHeader(0, int64(len(n.content)))[1:]...), n.content...)
 }
