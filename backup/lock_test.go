@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLockTwiceInProcess(t *testing.T) {
@@ -127,5 +128,28 @@ func TestLockPIDRewrittenInPlace(t *testing.T) {
 		if got := parsePID([]byte(in)); got != want {
 			t.Errorf("parsePID(%q) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+// TestReadPIDWaitsForTheHolder: a lock file only just created is empty
+// until its holder writes its pid; readPID reads it again, a few times over
+// about pidReads × pidReadGap, and finds a pid written a little later
+// (here after one gap: well inside the 80 ms the reads span).
+func TestReadPIDWaitsForTheHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".rcbs.lock")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	go func() {
+		time.Sleep(pidReadGap)
+		written <- os.WriteFile(path, []byte("4242\n"), 0o600)
+	}()
+	got := readPID(path)
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if got != 4242 {
+		t.Errorf("readPID = %d, want 4242: the pid written one gap after the first read was missed", got)
 	}
 }
