@@ -174,3 +174,22 @@ func TestWalkProbeFailureListsEachShard(t *testing.T) {
 		t.Errorf("no warning about the refused probe in %s", w.logs.String())
 	}
 }
+
+// TestWalkProbeStopsOnRefusedCredentials: a probe answered with refused
+// credentials ends the run at once — no listing shard by shard, which
+// would only be refused again, once per shard.
+func TestWalkProbeStopsOnRefusedCredentials(t *testing.T) {
+	w, pl, deps := decadeWorld(t, day(1, 1), day(3, 5))
+	w.extra = "maxAge=20\n"
+	pl.probeErr = &metadata.AuthError{Status: 401}
+	_, err := Run(context.Background(), w.config(), deps)
+	if !errors.As(err, new(*metadata.AuthError)) {
+		t.Fatalf("run: %v, want the refused credentials", err)
+	}
+	if last := pl.requests[len(pl.requests)-1]; !strings.HasPrefix(last, "probe ") {
+		t.Errorf("requests %v: shards were listed after the probe's credentials were refused", pl.requests)
+	}
+	if strings.Contains(w.logs.String(), "listing shard by shard") {
+		t.Errorf("refused credentials taken for a refused range:\n%s", w.logs.String())
+	}
+}
