@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rcbs/rcbs/cms"
 	"github.com/rcbs/rcbs/cms/cmstest"
 	"github.com/rcbs/rcbs/metadata"
 )
@@ -119,5 +120,33 @@ func TestLoadCertErrors(t *testing.T) {
 	}
 	if !errors.Is(func() error { _, err := loadCert(filepath.Join(dir, "nope.pem")); return err }(), os.ErrNotExist) {
 		t.Error("a missing file's error does not wrap fs.ErrNotExist")
+	}
+}
+
+// TestMediaCompleteNeedsACertificate: a file that looks like CMS and has
+// exactly the size rcbs's own encryption would give is complete only when
+// rcbs encrypts (an encryption certificate is set); without one the
+// metadata's size is the only measure.
+func TestMediaCompleteNeedsACertificate(t *testing.T) {
+	w := newWorld(t)
+	e := newEngine(w.config(), w.deps())
+	if len(e.certs) != 0 {
+		t.Fatal("premise: the test world encrypts")
+	}
+	want, err := cms.EncryptedSize(1000, nil, e.cipher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := append([]byte{0x30, 0x80}, oidEnvelopedData...)
+	data := append(head, make([]byte, int(want)-len(head))...)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "C.bin"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !fileIsCMS(filepath.Join(dir, "C.bin")) {
+		t.Fatal("premise: the file does not look like CMS")
+	}
+	if e.mediaComplete(dir, metadata.MediaFile{MediaID: "C", Size: 1000}) {
+		t.Errorf("a %d-byte CMS-looking file taken for 1,000 bytes of media with no certificate set", want)
 	}
 }
