@@ -48,9 +48,13 @@ func TestMediaCompleteEmpty(t *testing.T) {
 type partsStore struct {
 	sizes   []int64
 	ignores bool
+	failAt  int // this part's HEAD fails
 }
 
 func (p partsStore) Head(_ context.Context, _ GetInput, part int) (*Object, error) {
+	if part == p.failAt {
+		return nil, errors.New("connection reset")
+	}
 	if p.ignores {
 		var total int64
 		for _, s := range p.sizes {
@@ -73,6 +77,10 @@ func TestPartSizes(t *testing.T) {
 	got, err = partSizes(context.Background(), partsStore{sizes: []int64{5, 7, 9}, ignores: true}, GetInput{}, obj, 3)
 	if got != nil || err != nil {
 		t.Errorf("a store ignoring partNumber: %v, %v; want no sizes", got, err)
+	}
+	_, err = partSizes(context.Background(), partsStore{sizes: []int64{5, 7, 9}, failAt: 2}, GetInput{}, obj, 3)
+	if err == nil || !strings.Contains(err.Error(), "upload part 2:") {
+		t.Errorf("HEAD of part 2 failed: %v, want an error naming part 2", err)
 	}
 }
 
