@@ -13,8 +13,8 @@ loaded or paused machine a test run can time out without the mutant having
 done anything, and a timed-out mutant counts as killed.
 Run it from a checkout of the commit the result was made on: the result's
 line numbers are that commit's.
-Prints one line per mutant (KILLED/LIVED) and a last line:
-"cases: killed K, lived L".
+Prints one line per mutant (KILLED/LIVED, or NOT VIABLE when the mutant
+does not build) and a last line: "cases: killed K, lived L, not viable N".
 """
 import json, os, shutil, subprocess, sys, tempfile
 
@@ -53,7 +53,7 @@ def main():
     try:
         shutil.copytree(root, os.path.join(work, "m"), ignore=shutil.ignore_patterns(".git", "rcbs-demo", "rcbs-sim"))
         mod = os.path.join(work, "m")
-        killed = lived = 0
+        killed = lived = viable_not = 0
         for name, ln, col, typ in todo:
             path = os.path.join(mod, pkg, name)
             src = open(path, "rb").read()
@@ -71,17 +71,20 @@ def main():
             lines[ln - 1] = line[:i] + new.encode() + line[i + len(op):]
             open(path, "wb").write(b"\n".join(lines))
             try:
-                rc = subprocess.run(["go", "test", "-count=1", "-failfast", "./" + pkg], cwd=mod,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout).returncode
-                status = "KILLED" if rc != 0 else "LIVED"
+                run = subprocess.run(["go", "test", "-count=1", "-failfast", "./" + pkg], cwd=mod,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+                status = "KILLED" if run.returncode != 0 else "LIVED"
+                if b"[build failed]" in run.stdout or b"[setup failed]" in run.stdout:
+                    status = "NOT VIABLE"  # e.g. - between strings: no program to test
             except subprocess.TimeoutExpired:
                 status = "KILLED"  # timed out: counted as gremlins does
             finally:
                 open(path, "wb").write(src)
             killed += status == "KILLED"
             lived += status == "LIVED"
+            viable_not += status == "NOT VIABLE"
             print(f"  {status} {typ} at {pkg}/{name}:{ln}:{col} ({op} -> {new})", flush=True)
-        print(f"cases: killed {killed}, lived {lived}")
+        print(f"cases: killed {killed}, lived {lived}, not viable {viable_not}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
