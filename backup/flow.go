@@ -11,10 +11,10 @@ import (
 // completions) up to a ceiling, and halves when the server throttles (503
 // SlowDown, 429) — then grows again by one per window (additive increase,
 // multiplicative decrease). A recording takes as many slots as it has
-// media to fetch (they are fetched at once), so the window bounds the
-// GETs in flight, and with them the memory, however media are spread. On a link 80 ms away a fixed 4 in flight
-// leaves the pipe empty; on a throttling server a fixed 64 would make it
-// worse. Safe for concurrent use.
+// media to fetch (they are fetched at once), so the window bounds the GETs
+// in flight, and with them the memory, however media are spread. On a link
+// 80 ms away a fixed 4 in flight leaves the pipe empty; on a throttling
+// server a fixed 64 would make it worse. Safe for concurrent use.
 type flow struct {
 	mu       sync.Mutex
 	limit    float64 // the window: how many may be in flight
@@ -34,10 +34,9 @@ func newFlow(start, ceiling int) *flow {
 	return &flow{limit: float64(start), ceiling: float64(max(ceiling, 1)), slow: true, wake: make(chan struct{}), sinceCut: start}
 }
 
-// acquire waits for n slots or the end of ctx. A recording with more media
-// than the window goes alone once nothing else is in flight.
+// acquire waits for n (≥ 1) slots or the end of ctx. A recording with
+// more media than the window goes alone once nothing else is in flight.
 func (f *flow) acquire(ctx context.Context, n int) error {
-	n = max(n, 1)
 	for {
 		f.mu.Lock()
 		if f.inFlight+n <= int(f.limit) || f.inFlight == 0 {
@@ -59,7 +58,6 @@ func (f *flow) acquire(ctx context.Context, n int) error {
 // release returns n slots; ok reports a recording that went through
 // without being throttled, which grows the window by one per request.
 func (f *flow) release(n int, ok bool) {
-	n = max(n, 1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inFlight -= n
@@ -106,7 +104,8 @@ type slots struct {
 	left int
 }
 
-// take waits for n slots (see acquire).
+// take waits for n slots (see acquire); a recording with no media to
+// fetch still takes one.
 func (f *flow) take(ctx context.Context, n int) (*slots, error) {
 	n = max(n, 1)
 	if err := f.acquire(ctx, n); err != nil {

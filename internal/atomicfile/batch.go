@@ -12,11 +12,12 @@ import (
 // durable together, in Sync, instead of one folder sync per file. Each file
 // is still synced before its rename, so a crash never leaves a partial file
 // under a final name — on Linux by a group commit: the files ready at the
-// same time share one syncfs(2) before their renames; what a crash before Sync may lose is a rename itself,
-// which the caller must be able to redo (the backup run re-downloads a
-// recording it finds incomplete, and advances its state file only after
-// Sync). On Linux Sync is one syncfs(2) of the root's file system; elsewhere
-// it syncs every folder the batch touched. Safe for concurrent use.
+// same time share one syncfs(2) before their renames. What a crash before
+// Sync may lose is a rename itself, which the caller must be able to redo
+// (the backup run re-downloads a recording it finds incomplete, and
+// advances its state file only after Sync). On Linux Sync is one syncfs(2)
+// of the root's file system; elsewhere it syncs every folder the batch
+// touched. Safe for concurrent use.
 type Batch struct {
 	root string
 	// perFolder: no syncfs here, so Sync syncs each folder the batch
